@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { SingleFlight } from '../cache/single-flight.js';
+import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
+
+export interface CachedBody {
+  body: Buffer;
+  etag: string;
+}
+
+export interface SeatMapCacheOptions {
+  enabled: boolean;
+  store: CacheStore;
+  bus: InvalidationBus;
+  /** Reads the serialized seat map from Postgres; null when the timeslot does not exist. */
+  load: (timeslotId: number) => Promise<Buffer | null>;
+  ttlSeconds: number;
+  memoryTtlMs: number;
+  registry: Registry;
+  logger: Logger;
+}
+
+/** The key of the incident document's `@Cacheable(value = "concert:timeslot:seat", key = "#timeslotId")`. */
+export const seatMapKey = (timeslotId: number) => `concert:timeslot:seat:${timeslotId}`;
+
+/** A late second delete removes a value that a fill racing the first delete wrote back. */
+const SECOND_DELETE_MS = 500;
+
+const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
+
+/**
+ * Cache-aside for the seat map, in two layers: a short-lived in-process copy (a hot seat map
+ * costs no network hop) in front of the shared store (Redis). Misses are single-flighted, so
+ * a stampede costs one query; a Redis failure falls back to Postgres and is counted, never
+ * surfaced. Invalidations travel on the bus so every replica drops its in-process copy.
+ */
+export class SeatMapCache {
+  private readonly memory = new ExpiringMap<CachedBody>();
+  private readonly flights = new SingleFlight<CachedBody | null>();
+  /** Bumped by every invalidation of a key: a fill that saw a bump while loading does not write. */
+  private readonly generations = new Map<string, number>();
+  private readonly requests: Counter<'layer' | 'result'>;
+  private readonly degraded: Counter;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: SeatMapCacheOptions) {
+    this.requests = new Counter({
+      name: 'booking_seatmap_cache_requests_total',
+      help: 'Seat-map cache lookups by layer and result',
+      labelNames: ['layer', 'result'] as const,
+      registers: [options.registry],
+    });
+    this.degraded = new Counter({
+      name: 'booking_seatmap_degraded_total',
+      help: 'Seat maps served from Postgres because the shared cache failed',
+      registers: [options.registry],
+    });
+    options.bus.subscribe((key) => this.forget(key, !options.store.shared));
+  }
+
+  async get(timeslotId: number): Promise<CachedBody | null> {
+    if (!this.options.enabled) {
+      const body = await this.options.load(timeslotId);
+      return body && { body, etag: etagOf(body) };
+    }
+    const key = seatMapKey(timeslotId);
+    if (this.options.memoryTtlMs > 0) {
+      const cached = this.memory.get(key);
+      if (cached) {
+        this.requests.inc({ layer: 'memory', result: 'hit' });
+        return cached;
+      }
+      this.requests.inc({ layer: 'memory', result: 'miss' });
+    }
+    return this.flights.run(key, () => this.fill(key, timeslotId));
+  }
+
+  /** Called after a seat status change has committed. */
+  async invalidate(timeslotId: number): Promise<void> {
+    const key = seatMapKey(timeslotId);
+    this.forget(key, true);
+    try {
+      await this.options.store.del(key);
+      await this.options.bus.publish(key);
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message, key }, 'seat-map invalidation failed');
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.options.store.del(key).catch(() => undefined);
+    }, SECOND_DELETE_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private forget(key: string, alsoStore: boolean): void {
+    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    this.memory.delete(key);
+    if (alsoStore && !this.options.store.shared) void this.options.store.del(key);
+  }
+
+  private async fill(key: string, timeslotId: number): Promise<CachedBody | null> {
+    const generation = this.generations.get(key) ?? 0;
+    let storeHealthy = true;
+    try {
+      const shared = await this.options.store.get(key);
+      if (shared) {
+        this.requests.inc({ layer: 'redis', result: 'hit' });
+        return this.remember(key, shared, generation);
+      }
+      this.requests.inc({ layer: 'redis', result: 'miss' });
+    } catch (error) {
+      storeHealthy = false;
+      this.requests.inc({ layer: 'redis', result: 'error' });
+      this.degraded.inc();
+      this.options.logger.warn({ err: (error as Error).message, key }, 'seat-map cache unavailable, reading Postgres');
+    }
+    const body = await this.options.load(timeslotId);
+    if (!body) return null;
+    if (storeHealthy && (this.generations.get(key) ?? 0) === generation) {
+      this.options.store.set(key, body, this.options.ttlSeconds).catch((error: Error) => {
+        this.requests.inc({ layer: 'redis', result: 'error' });
+        this.options.logger.warn({ err: error.message, key }, 'seat-map cache write failed');
+      });
+    }
+    return this.remember(key, body, generation);
+  }
+
+  private remember(key: string, body: Buffer, generation: number): CachedBody {
+    const cached = { body, etag: etagOf(body) };
+    if (this.options.memoryTtlMs > 0 && (this.generations.get(key) ?? 0) === generation) {
+      this.memory.set(key, cached, this.options.memoryTtlMs);
+    }
+    return cached;
+  }
+}

@@ -1,0 +1,97 @@
+import type Koa from 'koa';
+import { createRegistry } from './http/metrics.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createApp } from './app.js';
+import { createDatabase, registerPoolMetrics, type Knex } from './db/knex.js';
+import { LocalBus, MemoryStore, type CacheStore, type InvalidationBus } from './cache/store.js';
+import { RedisBus, RedisStore, createRedis, type Redis } from './cache/redis.js';
+import { SeatMapCache } from './catalog/seat-map-cache.js';
+import { findSeatMap } from './catalog/queries.js';
+import { catalogRoutes } from './catalog/routes.js';
+import { createReadiness } from './health/readiness.js';
+import type { Lifecycle } from './health/routes.js';
+import type { Registry } from 'prom-client';
+
+export interface Service {
+  app: Koa;
+  db: Knex;
+  redis: Redis | undefined;
+  registry: Registry;
+  lifecycle: Lifecycle;
+  seatMaps: SeatMapCache;
+  /** Stops background work and closes every client. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds every client once and wires the app from them. main.ts and the tests both start
+ * here, so what is tested is what runs. `config.DATABASE_URL` must be resolved and migrated
+ * by now (db/prepare.ts).
+ */
+export async function composeService(config: Config, logger: Logger): Promise<Service> {
+  if (!config.DATABASE_URL) throw new Error('composeService needs DATABASE_URL (main starts the embedded one)');
+  const registry = createRegistry();
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolMin: config.DB_POOL_MIN,
+    poolMax: config.DB_POOL_MAX,
+    acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+  registerPoolMetrics(db, registry);
+
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_COMMAND_TIMEOUT_MS, logger) : undefined;
+  const store: CacheStore = redis ? new RedisStore(redis) : new MemoryStore();
+  const bus: InvalidationBus = redis ? new RedisBus(redis, logger) : new LocalBus();
+  logger.info(
+    { database: redactUrl(config.DATABASE_URL), cache: redis ? redactUrl(config.REDIS_URL!) : 'in-process' },
+    redis ? 'using Redis for cache and waiting room' : 'no REDIS_URL: in-process cache and waiting room',
+  );
+
+  const seatMaps = new SeatMapCache({
+    enabled: config.SEATMAP_CACHE_ENABLED,
+    store,
+    bus,
+    load: async (timeslotId) => {
+      const seatMap = await findSeatMap(db, timeslotId);
+      return seatMap && Buffer.from(JSON.stringify(seatMap));
+    },
+    ttlSeconds: config.SEATMAP_CACHE_TTL_SECONDS,
+    memoryTtlMs: config.SEATMAP_MEMORY_TTL_MS,
+    registry,
+    logger,
+  });
+
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({
+    logger,
+    registry,
+    readiness: createReadiness(db, redis, registry),
+    lifecycle,
+    routes: [...catalogRoutes(db, seatMaps)],
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    version: process.env.npm_package_version ?? '0.0.0',
+  });
+
+  return {
+    app,
+    db,
+    redis,
+    registry,
+    lifecycle,
+    seatMaps,
+    async close() {
+      seatMaps.close();
+      await bus.close();
+      redis?.disconnect();
+      await db.destroy();
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

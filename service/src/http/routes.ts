@@ -1,0 +1,126 @@
+import type { Context } from 'koa';
+import type Router from '@koa/router';
+import { z, type ZodType } from 'zod';
+import { readJsonBody } from './body.js';
+import { badRequest } from './problem.js';
+
+/**
+ * A route is declared once: its validation schemas drive both the request checks and the
+ * OpenAPI document, so the two cannot drift apart.
+ */
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown, H = unknown> {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  operationId: string;
+  summary: string;
+  tags: string[];
+  params?: ZodType<P>;
+  query?: ZodType<Q>;
+  body?: ZodType<B>;
+  headers?: ZodType<H>;
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
+  handler: (ctx: Context, input: { params: P; query: Q; body: B; headers: H }) => Promise<void> | void;
+}
+
+/** Keeps the generic types of each route while collecting them in one list. */
+export function route<P, Q, B, H>(spec: RouteSpec<P, Q, B, H>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+export interface MountOptions {
+  bodyLimit: number;
+}
+
+function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue) => ({
+    location: [where, ...issue.path].join('.'),
+    message: issue.message,
+  }));
+  throw badRequest(`invalid ${where}: ${errors[0]!.location}: ${errors[0]!.message}`, { errors });
+}
+
+export function mountRoutes(router: Router, specs: RouteSpec[], options: MountOptions): void {
+  for (const spec of specs) {
+    router[spec.method](spec.operationId, spec.path, async (ctx) => {
+      const params = parse(spec.params, ctx.params, 'path');
+      const query = parse(spec.query, ctx.query, 'query');
+      const headers = parse(spec.headers, ctx.headers, 'header');
+      const rawBody = spec.body ? await readJsonBody(ctx, options.bodyLimit) : undefined;
+      const body = parse(spec.body, rawBody, 'body');
+      await spec.handler(ctx, { params, query, body, headers });
+    });
+  }
+}
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+  },
+} as const;
+
+function jsonSchema(schema: ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+function parametersOf(schema: ZodType | undefined, location: 'path' | 'query' | 'header') {
+  if (!schema) return [];
+  const objectSchema = jsonSchema(schema, 'input') as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  return Object.entries(objectSchema.properties ?? {}).map(([name, propertySchema]) => ({
+    name,
+    in: location,
+    required: location === 'path' || (objectSchema.required ?? []).includes(name),
+    schema: propertySchema,
+  }));
+}
+
+/** The OpenAPI 3.1 document of a set of routes. */
+export function openApiDocument(specs: RouteSpec[], info: { title: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of specs) {
+    const path = spec.path.replace(/:(\w+)/g, '{$1}');
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(spec.responses)) {
+      const contentType = response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+      const schema = response.schema ? jsonSchema(response.schema, 'output') : Number(status) >= 400 ? problemSchema : undefined;
+      responses[status] = { description: response.description, ...(schema ? { content: { [contentType]: { schema } } } : {}) };
+    }
+    paths[path] ??= {};
+    paths[path][spec.method] = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      tags: spec.tags,
+      parameters: [
+        ...parametersOf(spec.params, 'path'),
+        ...parametersOf(spec.query, 'query'),
+        ...parametersOf(spec.headers, 'header'),
+      ],
+      ...(spec.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } }
+        : {}),
+      responses,
+    };
+  }
+  return { openapi: '3.1.0', info, paths };
+}
+
+/** Path ids: positive integers written in decimal, within bigint range and JS-safe. */
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,14}$/, 'must be a positive integer')
+  .transform(Number);

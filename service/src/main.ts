@@ -1,0 +1,110 @@
+/**
+ * The booking service's composition root: config -> database (embedded when none is
+ * configured) -> clients and app (compose.ts) -> listen -> drain on SIGTERM.
+ * With WORKERS=N the process becomes a node:cluster primary that runs N such workers.
+ */
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { prepareDatabase } from './db/prepare.js';
+import { composeService } from './compose.js';
+import { boundPort, drain, listen } from './server.js';
+import { WorkerPool } from './cluster/worker-pool.js';
+import { createAdminServer } from './cluster/admin-server.js';
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** Resolves DATABASE_URL, starting the embedded PostgreSQL when none is configured. */
+async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  logger.info('no DATABASE_URL: starting the embedded PostgreSQL (set DATABASE_URL to use your own)');
+  const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger);
+  return { url: embedded.url, embedded };
+}
+
+function queueSecret(config: Config, logger: Logger): string {
+  if (config.QUEUE_TOKEN_SECRET) return config.QUEUE_TOKEN_SECRET;
+  logger.warn('no QUEUE_TOKEN_SECRET: using a random one, so waiting-room tokens end with this process');
+  return randomBytes(32).toString('hex');
+}
+
+async function runServer(config: Config, logger: Logger, onStopped: () => Promise<void>): Promise<void> {
+  const service = await composeService(config, logger);
+  const server = await listen(service.app, config.HOST, config.PORT);
+  logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
+
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, deadlineMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
+    const clean = await drain(server, service.lifecycle, config.SHUTDOWN_TIMEOUT_MS, logger);
+    await service.close();
+    await onStopped();
+    logger.info({ clean }, 'stopped');
+    process.exit(clean ? 0 : 1);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('message', (message: { type?: string }) => message?.type === 'shutdown' && void stop('retired'));
+}
+
+async function runSingle(config: Config, logger: Logger): Promise<void> {
+  const database = await resolveDatabase(config, logger);
+  await prepareDatabase(config, database.url, logger);
+  const resolved = { ...config, DATABASE_URL: database.url, QUEUE_TOKEN_SECRET: queueSecret(config, logger) };
+  await runServer(resolved, logger, async () => database.embedded?.stop());
+}
+
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  const database = await resolveDatabase(config, logger);
+  await prepareDatabase(config, database.url, logger);
+  // Workers get a resolved, already-migrated configuration.
+  const workerEnv = {
+    DATABASE_URL: database.url,
+    QUEUE_TOKEN_SECRET: queueSecret(config, logger),
+    MIGRATE_ON_START: 'false',
+    SEED_DEMO_DATA: 'false',
+  };
+  const pool = new WorkerPool(workerEnv, config.SHUTDOWN_TIMEOUT_MS + 5_000, logger);
+  pool.resize(config.WORKERS);
+  const admin = createAdminServer(pool, config.ADMIN_TOKEN, logger);
+  await new Promise<void>((resolve) => admin.listen(config.ADMIN_PORT, config.HOST, resolve));
+  logger.info({ workers: config.WORKERS, admin: `http://${config.HOST}:${boundPort(admin)}` }, 'cluster primary ready');
+
+  process.on('SIGTTIN', () => pool.resize(pool.status().desired + 1));
+  process.on('SIGTTOU', () => pool.resize(Math.max(1, pool.status().desired - 1)));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    admin.close();
+    await pool.stop();
+    await database.embedded?.stop();
+    logger.info('cluster stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+const config = loadConfigOrExit();
+if (config.WORKERS > 0 && cluster.isPrimary) {
+  const logger = createLogger(config.LOG_LEVEL, { role: 'primary' });
+  await runPrimary(config, logger);
+} else {
+  const logger = createLogger(config.LOG_LEVEL, cluster.isWorker ? { role: 'worker' } : {});
+  await (cluster.isWorker ? runServer(config, logger, async () => undefined) : runSingle(config, logger));
+}
