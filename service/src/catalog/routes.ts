@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ifNoneMatchHits } from '../http/conditional.js';
 import { notFound } from '../http/problem.js';
 import { route, type RouteSpec } from '../http/routes.js';
 import { concertExists, listConcerts, listTimeslots } from './queries.js';
@@ -65,8 +66,7 @@ export function catalogRoutes(db: Knex, seatMaps: SeatMapCache): RouteSpec[] {
         if (!cached) throw notFound(`timeslot ${params.timeslotId} does not exist`);
         ctx.set('ETag', cached.etag);
         ctx.set('Cache-Control', 'no-cache');
-        ctx.status = 200;
-        if (ctx.fresh) {
+        if (ifNoneMatchHits(ctx.get('if-none-match'), cached.etag)) {
           ctx.status = 304;
           return;
         }
