@@ -9,6 +9,7 @@ import { RedisBus, RedisStore, createRedis, type Redis } from './cache/redis.js'
 import { SeatMapCache } from './catalog/seat-map-cache.js';
 import { findSeatMap } from './catalog/queries.js';
 import { catalogRoutes } from './catalog/routes.js';
+import { diagnosticsRoutes } from './diagnostics/routes.js';
 import { createReadiness } from './health/readiness.js';
 import type { Lifecycle } from './health/routes.js';
 import type { Registry } from 'prom-client';
@@ -69,7 +70,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     registry,
     readiness: createReadiness(db, redis, registry),
     lifecycle,
-    routes: [...catalogRoutes(db, seatMaps)],
+    routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN)],
     bodyLimit: config.BODY_LIMIT_BYTES,
     version: process.env.npm_package_version ?? '0.0.0',
   });

@@ -1,17 +1,10 @@
 import http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
+import { bearerMatches } from '../http/auth.js';
 import type { Logger } from '../logger.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
-
-export function bearerMatches(header: string | undefined, token: string | undefined): boolean {
-  if (!token || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length));
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json') {
   res.writeHead(status, { 'content-type': type });
