@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Alertmanager } from './src/alertmanager.js';
+import { BookingService } from './src/booking-service.js';
+import { Bundle } from './src/bundle.js';
+import { loadMonitoringFiles, type MonitoringFiles } from './src/monitoring-files.js';
+import { BundleNamespace } from './src/namespace.js';
+import { NetworkPolicies } from './src/network-policies.js';
+import { Postgres } from './src/postgres.js';
+import { Prometheus } from './src/prometheus.js';
+import { Redis } from './src/redis.js';
+import { loadValues, type BundleValues } from './src/values.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The charts of the bundle, one line each: `add(file, build, options)`. `file` orders `kubectl apply`
+ * (00 CRDs, 01 namespace, 10.. components, 60 policies); `optional/NN-name` keeps objects (the k6 Jobs) out
+ * of the default apply path. Cluster-scoped charts pass `{ namespaced: false }`.
+ */
+export function buildBundle(
+  values: BundleValues,
+  monitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
+): Bundle {
+  return new Bundle(values)
+    .add('01-namespace', (c, v) => new BundleNamespace(c, 'namespace', v), { namespaced: false })
+    .add('10-postgres', (c, v) => new Postgres(c, 'postgres', v))
+    .add('20-redis', (c, v) => new Redis(c, 'redis', v))
+    .add('30-booking-service', (c, v) => new BookingService(c, 'booking-service', v))
+    .add('40-prometheus', (c, v) => new Prometheus(c, 'prometheus', { values: v, rules: monitoring.rules }))
+    .add(
+      '50-alertmanager',
+      (c, v) => new Alertmanager(c, 'alertmanager', { values: v, config: monitoring.alertmanagerConfig }),
+    )
+    .add('60-network-policies', (c, v) => new NetworkPolicies(c, 'network-policies', v));
+}
+
+/** `tsx cdk8s/main.ts [--out dir]`: synthesizes the charts (default: charts/ at the repository root). */
+function main(argv: string[]): void {
+  const outIndex = argv.indexOf('--out');
+  const outdir =
+    outIndex >= 0 && argv[outIndex + 1] ? resolve(argv[outIndex + 1]!) : resolve(REPO_ROOT, 'charts');
+  const monitoring = loadMonitoringFiles(REPO_ROOT);
+  for (const file of monitoring.missing)
+    console.warn(`warning: ${file} not found: synthesized a placeholder`);
+  const files = buildBundle(loadValues(), monitoring).synth(outdir);
+  for (const file of files) console.log(`${outdir}/${file}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2));
+}

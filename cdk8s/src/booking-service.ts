@@ -1,0 +1,189 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-33';
+import {
+  checksum,
+  containerSecurityContext,
+  emptyDir,
+  httpProbe,
+  podSecurityContext,
+  resourceRequirements,
+} from './common.js';
+import { APPS, appLabels, appMetadata, selectorLabels } from './labels.js';
+import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
+import type { BundleValues } from './values.js';
+
+/** The image reference of the booking service (also the migrations and the controller). */
+export function serviceImage(values: BundleValues): string {
+  return `${values.image.repository}:${values.image.tag}`;
+}
+
+/** The environment the service reads (service/src/config.ts), except DATABASE_URL which comes from a Secret. */
+export function serviceEnvironment(values: BundleValues): Record<string, string> {
+  const s = values.service;
+  const secretFile = (key: string) => `${SECRETS.service.mountPath}/${key}`;
+  return {
+    HOST: '0.0.0.0',
+    PORT: String(PORTS.bookingService),
+    LOG_LEVEL: s.logLevel,
+    SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
+    DB_POOL_MAX: String(s.dbPoolMax),
+    REDIS_URL: `redis://${APPS.redis.name}:${PORTS.redis}`,
+    // The init container `migrate` runs the migrations before the new version serves.
+    MIGRATE_ON_START: 'false',
+    QUEUE_TOKEN_SECRET_FILE: secretFile(SECRETS.service.keys.queueTokenSecret),
+    ADMIN_TOKEN_FILE: secretFile(SECRETS.service.keys.adminToken),
+    EXPERIMENTS_ENABLED: 'false',
+    NODE_OPTIONS: `--max-old-space-size=${s.nodeMaxOldSpaceMb}`,
+    ...s.extraEnv,
+  };
+}
+
+/**
+ * The booking service: ConfigMap (settings), ServiceAccount (no API token), Deployment (init container
+ * `migrate` + container `booking-service`), Service `booking-service:80 -> 8080`, PodDisruptionBudget.
+ * Credentials come from the Secrets `booking-db` (DATABASE_URL) and `booking-secrets` (files).
+ */
+export class BookingService extends Construct {
+  readonly configMap: k8s.KubeConfigMap;
+  readonly deployment: k8s.KubeDeployment;
+  readonly service: k8s.KubeService;
+  readonly pdb: k8s.KubePodDisruptionBudget;
+
+  constructor(scope: Construct, id: string, values: BundleValues) {
+    super(scope, id);
+    const s = values.service;
+    const image = serviceImage(values);
+    const version = values.image.tag.slice(0, 63);
+    const metadata = (name?: string) => appMetadata(values, 'bookingService', { name, version });
+    const selector = selectorLabels(values, 'bookingService');
+    const configName = `${APPS.bookingService.name}-config`;
+    const env = serviceEnvironment(values);
+
+    this.configMap = new k8s.KubeConfigMap(this, 'config', { metadata: metadata(configName), data: env });
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: metadata(),
+      automountServiceAccountToken: false,
+    });
+
+    const envFrom: k8s.EnvFromSource[] = [{ configMapRef: { name: configName } }];
+    const databaseUrl: k8s.EnvVar = {
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: SECRETS.database.name, key: SECRETS.database.keys.url } },
+    };
+    const mounts: k8s.VolumeMount[] = [
+      { name: 'secrets', mountPath: SECRETS.service.mountPath, readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ];
+
+    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: metadata(),
+      spec: {
+        replicas: s.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: selector },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: {
+            maxSurge: k8s.IntOrString.fromNumber(s.maxSurge),
+            maxUnavailable: k8s.IntOrString.fromNumber(0),
+          },
+        },
+        template: {
+          metadata: {
+            labels: appLabels(values, 'bookingService', version),
+            annotations: { 'checksum/config': checksum(env) },
+          },
+          spec: {
+            serviceAccountName: APPS.bookingService.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(APP_UID),
+            // Above the preStop sleep plus the service's drain deadline (SHUTDOWN_TIMEOUT_MS).
+            terminationGracePeriodSeconds: s.terminationGracePeriodSeconds,
+            topologySpreadConstraints: [
+              {
+                maxSkew: 1,
+                topologyKey: 'kubernetes.io/hostname',
+                whenUnsatisfiable: 'ScheduleAnyway',
+                labelSelector: { matchLabels: selector },
+                matchLabelKeys: ['pod-template-hash'],
+              },
+            ],
+            initContainers: [
+              {
+                name: 'migrate',
+                image,
+                imagePullPolicy: values.image.pullPolicy,
+                command: [...COMMANDS.migrate],
+                envFrom,
+                env: [databaseUrl],
+                resources: resourceRequirements(s.migrationResources),
+                securityContext: containerSecurityContext(),
+                volumeMounts: mounts,
+              },
+            ],
+            containers: [
+              {
+                name: APPS.bookingService.name,
+                image,
+                imagePullPolicy: values.image.pullPolicy,
+                command: [...COMMANDS.service],
+                ports: [{ name: 'http', containerPort: PORTS.bookingService, protocol: 'TCP' }],
+                envFrom,
+                env: [databaseUrl],
+                resources: resourceRequirements(s.resources),
+                securityContext: containerSecurityContext(),
+                startupProbe: httpProbe('/livez', 'http', s.probes.startup),
+                livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
+                readinessProbe: httpProbe('/readyz', 'http', s.probes.readiness),
+                // Endpoints drop the pod while it still serves; then SIGTERM starts the drain.
+                lifecycle:
+                  s.preStopSleepSeconds > 0
+                    ? { preStop: { sleep: { seconds: s.preStopSleepSeconds } } }
+                    : undefined,
+                volumeMounts: mounts,
+              },
+            ],
+            volumes: [
+              {
+                name: 'secrets',
+                secret: {
+                  secretName: SECRETS.service.name,
+                  defaultMode: 0o440,
+                  items: Object.values(SECRETS.service.keys).map((key) => ({ key, path: key })),
+                },
+              },
+              emptyDir('tmp'),
+            ],
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: metadata(),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          {
+            name: 'http',
+            port: PORTS.bookingServiceService,
+            targetPort: k8s.IntOrString.fromString('http'),
+            protocol: 'TCP',
+          },
+        ],
+      },
+    });
+
+    this.pdb = new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: metadata(),
+      spec: {
+        maxUnavailable: k8s.IntOrString.fromNumber(s.pdbMaxUnavailable),
+        selector: { matchLabels: selector },
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
+    });
+  }
+}

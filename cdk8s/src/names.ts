@@ -1,0 +1,58 @@
+/**
+ * Names other parts of the bundle (the docs, the monitoring config, the controller, the k6 Jobs) rely on.
+ * Changing one is a breaking change for users: Service names are DNS names, Secret names and keys are typed
+ * by hand in `kubectl create secret`.
+ */
+
+/** Container ports (the Service in front of the booking service listens on 80). */
+export const PORTS = {
+  bookingService: 8080,
+  bookingServiceService: 80,
+  postgres: 5432,
+  redis: 6379,
+  prometheus: 9090,
+  alertmanager: 9093,
+  alertscaler: 8080,
+  dns: 53,
+} as const;
+
+/** Secrets the user creates (docs/deploy.md); the YAML only references them. */
+export const SECRETS = {
+  /** Postgres credentials and the service's connection URL. */
+  database: {
+    name: 'booking-db',
+    keys: { username: 'username', password: 'password', database: 'database', url: 'database-url' },
+  },
+  /** Files mounted into the booking service. */
+  service: {
+    name: 'booking-secrets',
+    keys: { queueTokenSecret: 'queue-token-secret', adminToken: 'admin-token' },
+    mountPath: '/etc/booking/secrets',
+  },
+  /** Files monitoring/generated/alertmanager.yml reads with *_file settings. */
+  alertmanager: {
+    name: 'alertmanager-secrets',
+    keys: {
+      slackWebhookUrl: 'slack-webhook-url',
+      smtpPassword: 'smtp-password',
+      controllerWebhookToken: 'controller-webhook-token',
+    },
+    mountPath: '/etc/alertmanager/secrets',
+  },
+} as const;
+
+/** The one image's commands (Dockerfile: WORKDIR /app). */
+export const COMMANDS = {
+  service: ['node', 'dist/service/src/main.js'],
+  migrate: ['node', 'dist/service/src/db/migrate.js'],
+  controller: ['node', 'dist/controller/src/main.js'],
+} as const;
+
+/** The non-root uid/gid of the service image (Dockerfile `USER 10001:10001`). */
+export const APP_UID = 10001;
+
+/** Files under monitoring/generated/ the Prometheus and Alertmanager ConfigMaps are built from. */
+export const MONITORING_FILES = {
+  rules: 'monitoring/generated/booking.rules.yml',
+  alertmanager: 'monitoring/generated/alertmanager.yml',
+} as const;

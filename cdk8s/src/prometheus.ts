@@ -1,0 +1,211 @@
+import { Construct } from 'constructs';
+import * as kplus from 'cdk8s-plus-33';
+import { k8s } from 'cdk8s-plus-33';
+import { stringify } from 'yaml';
+import {
+  checksum,
+  containerSecurityContext,
+  emptyDir,
+  httpProbe,
+  podSecurityContext,
+  resourceRequirements,
+} from './common.js';
+import { APPS, type AppKey, appLabels, appMetadata, imageVersion, selectorLabels } from './labels.js';
+import { PORTS } from './names.js';
+import type { BundleValues } from './values.js';
+
+/** uid/gid `nobody`, as in the official Prometheus and Alertmanager images. */
+export const NOBODY_UID = 65534;
+const CONFIG_DIR = '/etc/prometheus/config';
+const RULES_DIR = '/etc/prometheus/rules';
+/** Key of the rule file in the ConfigMap `prometheus-rules` (and its name under /etc/prometheus/rules/). */
+export const RULES_FILE = 'booking.rules.yml';
+
+/**
+ * Pods Prometheus scrapes, by job name: pods of `app` in the bundle's namespace, on the container port
+ * `port`, path /metrics. The NetworkPolicies open exactly these flows.
+ */
+export const SCRAPE_TARGETS: readonly { job: string; app: AppKey; port: number }[] = [
+  { job: 'booking-service', app: 'bookingService', port: PORTS.bookingService },
+  { job: 'alertscaler', app: 'alertscaler', port: PORTS.alertscaler },
+];
+
+/** prometheus.yml: pod discovery limited to the namespace, relabeled; rules; alerting to Alertmanager. */
+export function prometheusConfig(values: BundleValues): Record<string, unknown> {
+  const p = values.prometheus;
+  return {
+    global: { scrape_interval: p.scrapeInterval, evaluation_interval: p.evaluationInterval },
+    rule_files: [`${RULES_DIR}/*.yml`],
+    alerting: {
+      alertmanagers: [{ static_configs: [{ targets: [`${APPS.alertmanager.name}:${PORTS.alertmanager}`] }] }],
+    },
+    scrape_configs: [
+      { job_name: 'prometheus', static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] },
+      ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
+        job_name: job,
+        metrics_path: '/metrics',
+        kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [values.namespace] } }],
+        relabel_configs: [
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
+            regex: APPS[app].name,
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
+            regex: values.instance,
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_container_port_number'],
+            regex: String(port),
+            action: 'keep',
+          },
+          { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+        ],
+      })),
+    ],
+  };
+}
+
+export interface PrometheusProps {
+  readonly values: BundleValues;
+  /** The rule file text (monitoring/generated/booking.rules.yml). */
+  readonly rules: string;
+}
+
+/**
+ * Prometheus: ServiceAccount + Role/RoleBinding (get/list/watch pods in the namespace: what pod discovery
+ * needs), ConfigMaps `prometheus-config` and `prometheus-rules`, StatefulSet `prometheus` with a volume
+ * claim for the TSDB, Service `prometheus:9090`.
+ */
+export class Prometheus extends Construct {
+  readonly configMap: k8s.KubeConfigMap;
+  readonly rulesConfigMap: k8s.KubeConfigMap;
+  readonly role: kplus.Role;
+  readonly statefulSet: k8s.KubeStatefulSet;
+  readonly service: k8s.KubeService;
+
+  constructor(scope: Construct, id: string, props: PrometheusProps) {
+    super(scope, id);
+    const { values, rules } = props;
+    const p = values.prometheus;
+    const name = APPS.prometheus.name;
+    const version = imageVersion(p.image);
+    const metadata = (n?: string) => appMetadata(values, 'prometheus', { name: n, version });
+    const selector = selectorLabels(values, 'prometheus');
+    const config = stringify(prometheusConfig(values));
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'service-account', {
+      metadata: metadata(),
+      automountToken: false,
+    });
+    this.role = new kplus.Role(this, 'role', { metadata: metadata() });
+    this.role.allowRead(kplus.ApiResource.PODS);
+    const binding = new kplus.RoleBinding(this, 'role-binding', { metadata: metadata(), role: this.role });
+    binding.addSubjects(serviceAccount);
+
+    this.configMap = new k8s.KubeConfigMap(this, 'config', {
+      metadata: metadata(`${name}-config`),
+      data: { 'prometheus.yml': config },
+    });
+    this.rulesConfigMap = new k8s.KubeConfigMap(this, 'rules', {
+      metadata: metadata(`${name}-rules`),
+      data: { [RULES_FILE]: rules },
+    });
+
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: metadata(),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          {
+            name: 'http',
+            port: PORTS.prometheus,
+            targetPort: k8s.IntOrString.fromString('http'),
+            protocol: 'TCP',
+          },
+        ],
+      },
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: metadata(),
+      spec: {
+        serviceName: name,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: {
+            labels: appLabels(values, 'prometheus', version),
+            annotations: { 'checksum/config': checksum(config), 'checksum/rules': checksum(rules) },
+          },
+          spec: {
+            serviceAccountName: name,
+            // Pod discovery reads the API with this token.
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(NOBODY_UID),
+            terminationGracePeriodSeconds: 60,
+            containers: [
+              {
+                name: 'prometheus',
+                image: p.image,
+                args: [
+                  `--config.file=${CONFIG_DIR}/prometheus.yml`,
+                  '--storage.tsdb.path=/prometheus',
+                  `--storage.tsdb.retention.time=${p.retention}`,
+                  `--web.listen-address=:${PORTS.prometheus}`,
+                ],
+                ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
+                resources: resourceRequirements(p.resources),
+                securityContext: containerSecurityContext(),
+                // WAL replay after a restart can take minutes.
+                startupProbe: httpProbe('/-/ready', 'http', {
+                  periodSeconds: 5,
+                  failureThreshold: 60,
+                  timeoutSeconds: 3,
+                }),
+                livenessProbe: httpProbe('/-/healthy', 'http', {
+                  periodSeconds: 15,
+                  failureThreshold: 4,
+                  timeoutSeconds: 5,
+                }),
+                readinessProbe: httpProbe('/-/ready', 'http', {
+                  periodSeconds: 5,
+                  failureThreshold: 3,
+                  timeoutSeconds: 3,
+                }),
+                volumeMounts: [
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'rules', mountPath: RULES_DIR, readOnly: true },
+                  { name: 'data', mountPath: '/prometheus' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: `${name}-config` } },
+              { name: 'rules', configMap: { name: `${name}-rules` } },
+              emptyDir('tmp'),
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: appLabels(values, 'prometheus', version) },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
+              resources: { requests: { storage: k8s.Quantity.fromString(p.storageSize) } },
+            },
+          },
+        ],
+      },
+    });
+  }
+}
