@@ -13,6 +13,16 @@ import { diagnosticsRoutes } from './diagnostics/routes.js';
 import { createReadiness } from './health/readiness.js';
 import type { Lifecycle } from './health/routes.js';
 import type { Registry } from 'prom-client';
+import { MemoryQueueStore } from './queue/store.js';
+import { RedisQueueStore } from './queue/redis-store.js';
+import { WaitingRoom } from './queue/waiting-room.js';
+import { queueRoutes } from './queue/routes.js';
+import { holdCounter, lapsedHoldsTask, reservationRoutes } from './reservations/routes.js';
+import { Sweeper } from './reservations/sweeper.js';
+import { walletRoutes } from './wallet/routes.js';
+import { paymentRoutes } from './payments/routes.js';
+import { purgeExpiredKeys } from './payments/idempotency.js';
+import { experimentRoutes } from './experiments/routes.js';
 
 export interface Service {
   app: Koa;
@@ -21,6 +31,9 @@ export interface Service {
   registry: Registry;
   lifecycle: Lifecycle;
   seatMaps: SeatMapCache;
+  /** The waiting room and the sweeper run on timers from here until close(). */
+  room: WaitingRoom;
+  sweeper: Sweeper;
   /** Stops background work and closes every client. */
   close(): Promise<void>;
 }
@@ -64,17 +77,46 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     logger,
   });
 
+  if (!config.QUEUE_TOKEN_SECRET) throw new Error('composeService needs QUEUE_TOKEN_SECRET (main resolves one)');
+  const room = new WaitingRoom({
+    store: redis ? new RedisQueueStore(redis) : new MemoryQueueStore(),
+    secret: config.QUEUE_TOKEN_SECRET,
+    policy: {
+      perInterval: config.QUEUE_ADMIT_PER_INTERVAL,
+      intervalMs: config.QUEUE_ADMIT_INTERVAL_MS,
+      maxActive: config.QUEUE_MAX_ACTIVE,
+    },
+    activeTtlMs: config.QUEUE_ACTIVE_TTL_SECONDS * 1000,
+    registry,
+    logger,
+  });
+  const holds = holdCounter(registry);
+  const sweeper = new Sweeper(
+    [lapsedHoldsTask(db, seatMaps, holds), { name: 'idempotency-keys', run: (batch) => purgeExpiredKeys(db, batch) }],
+    { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE, logger },
+  );
+  const idempotencyTtlSeconds = config.IDEMPOTENCY_TTL_SECONDS;
+  const bookingRoutes = [
+    ...queueRoutes(room),
+    ...reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds: config.HOLD_TTL_SECONDS }),
+    ...walletRoutes(db, idempotencyTtlSeconds, registry),
+    ...paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, registry }),
+    ...(config.EXPERIMENTS_ENABLED ? experimentRoutes(db, redis) : []),
+  ];
+
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({
     logger,
     registry,
     readiness: createReadiness(db, redis, registry),
     lifecycle,
-    routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN)],
+    routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN), ...bookingRoutes],
     bodyLimit: config.BODY_LIMIT_BYTES,
     version: process.env.npm_package_version ?? '0.0.0',
   });
 
+  room.start();
+  sweeper.start();
   return {
     app,
     db,
@@ -82,7 +124,11 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     registry,
     lifecycle,
     seatMaps,
+    room,
+    sweeper,
     async close() {
+      room.stop();
+      await sweeper.stop();
       seatMaps.close();
       await bus.close();
       redis?.disconnect();

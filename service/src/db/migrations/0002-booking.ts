@@ -33,7 +33,7 @@ export async function up(knex: Knex): Promise<void> {
     create table payments (
       id bigint generated always as identity primary key,
       reservation_id bigint not null unique references reservations (id),
-      user_id bigint not null references wallets (user_id),
+      user_id bigint not null check (user_id > 0),
       amount bigint not null check (amount >= 0),
       created_at timestamptz not null default now()
     );

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { QueueStore, TokenState } from './store.js';
+
+const WAITING = 'queue:waiting';
+const SEQUENCE = 'queue:seq';
+const ACTIVE = 'queue:active';
+const ACTIVE_PREFIX = 'queue:active:';
+const activeKey = (tokenId: string) => `${ACTIVE_PREFIX}${tokenId}`;
+const roundKey = (round: number) => `queue:round:${round}`;
+
+/** Takes a ticket number and joins the queue in one step, so queue order is arrival order. */
+const ENQUEUE = `
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, ARGV[1])
+return seq`;
+
+/** Moves the head of the queue to active in one step: a token is never in neither place. */
+const ACTIVATE = `
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #popped, 2 do
+  redis.call('SET', ARGV[4] .. popped[i], '1', 'PX', ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[3], popped[i])
+end
+return #popped / 2`;
+
+/**
+ * The waiting room in Redis, shared by every replica: a sorted set for the queue (score =
+ * ticket number), an expiring key per active token (the truth) and a sorted set of active
+ * tokens by expiry (for counting them).
+ */
+export class RedisQueueStore implements QueueStore {
+  constructor(private readonly redis: Redis) {}
+
+  async enqueue(tokenId: string): Promise<void> {
+    await this.redis.eval(ENQUEUE, 2, WAITING, SEQUENCE, tokenId);
+  }
+
+  async state(tokenId: string, nowMs: number): Promise<TokenState> {
+    const results = await this.redis.multi().pttl(activeKey(tokenId)).zrank(WAITING, tokenId).exec();
+    const [[ttlError, ttl] = [], [rankError, rank] = []] = results ?? [];
+    if (ttlError || rankError || !results) throw ttlError ?? rankError ?? new Error('queue state: transaction aborted');
+    if (typeof ttl === 'number' && ttl > 0) return { kind: 'active', expiresAt: nowMs + ttl };
+    if (typeof rank === 'number') return { kind: 'waiting', position: rank + 1 };
+    return { kind: 'gone' };
+  }
+
+  async admit(
+    round: number,
+    roundMs: number,
+    nowMs: number,
+    activeTtlMs: number,
+    slots: (active: number, waiting: number) => number,
+  ): Promise<number> {
+    // One replica runs each round: the others find the round key taken.
+    if ((await this.redis.set(roundKey(round), '1', 'PX', roundMs * 2, 'NX')) === null) return 0;
+    const { active, waiting } = await this.counts(nowMs);
+    const count = slots(active, waiting);
+    if (count <= 0) return 0;
+    return Number(await this.redis.eval(ACTIVATE, 2, WAITING, ACTIVE, count, activeTtlMs, nowMs + activeTtlMs, ACTIVE_PREFIX));
+  }
+
+  async finish(tokenId: string): Promise<void> {
+    await this.redis.multi().del(activeKey(tokenId)).zrem(ACTIVE, tokenId).exec();
+  }
+
+  async counts(nowMs: number): Promise<{ waiting: number; active: number }> {
+    const results = await this.redis.multi().zremrangebyscore(ACTIVE, '-inf', nowMs).zcard(ACTIVE).zcard(WAITING).exec();
+    const [, [, active] = [], [, waiting] = []] = results ?? [];
+    return { waiting: Number(waiting ?? 0), active: Number(active ?? 0) };
+  }
+}

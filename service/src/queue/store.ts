@@ -1,0 +1,82 @@
+/** Where a token stands in the waiting room. */
+export type TokenState =
+  | { kind: 'waiting'; position: number }
+  | { kind: 'active'; expiresAt: number }
+  /** Admitted and used up (paid, or the active time ran out). */
+  | { kind: 'gone' };
+
+/** The waiting room's shared state: Redis across replicas, or in-process for a single one. */
+export interface QueueStore {
+  enqueue(tokenId: string): Promise<void>;
+  state(tokenId: string, nowMs: number): Promise<TokenState>;
+  /**
+   * Runs admission round `round` unless a replica already did: `slots(active, waiting)` says
+   * how many of the head to activate for `activeTtlMs`. Returns how many were admitted.
+   */
+  admit(
+    round: number,
+    roundMs: number,
+    nowMs: number,
+    activeTtlMs: number,
+    slots: (active: number, waiting: number) => number,
+  ): Promise<number>;
+  /** Ends a token (its payment completed). */
+  finish(tokenId: string): Promise<void>;
+  counts(nowMs: number): Promise<{ waiting: number; active: number }>;
+}
+
+/** The in-process waiting room of the embedded default (one process, no Redis). */
+export class MemoryQueueStore implements QueueStore {
+  /** Insertion order is queue order; tokens leave only from the head, so position = seq - head seq + 1. */
+  private readonly waiting = new Map<string, number>();
+  private readonly active = new Map<string, number>();
+  private nextSeq = 0;
+  private lastRound = -1;
+
+  async enqueue(tokenId: string): Promise<void> {
+    this.waiting.set(tokenId, this.nextSeq++);
+  }
+
+  async state(tokenId: string, nowMs: number): Promise<TokenState> {
+    const expiresAt = this.active.get(tokenId);
+    if (expiresAt !== undefined && expiresAt > nowMs) return { kind: 'active', expiresAt };
+    const seq = this.waiting.get(tokenId);
+    if (seq === undefined) return { kind: 'gone' };
+    const headSeq = this.waiting.values().next().value ?? seq;
+    return { kind: 'waiting', position: seq - headSeq + 1 };
+  }
+
+  async admit(
+    round: number,
+    _roundMs: number,
+    nowMs: number,
+    activeTtlMs: number,
+    slots: (active: number, waiting: number) => number,
+  ): Promise<number> {
+    if (round <= this.lastRound) return 0;
+    this.lastRound = round;
+    this.prune(nowMs);
+    const count = slots(this.active.size, this.waiting.size);
+    let admitted = 0;
+    for (const tokenId of this.waiting.keys()) {
+      if (admitted >= count) break;
+      this.waiting.delete(tokenId);
+      this.active.set(tokenId, nowMs + activeTtlMs);
+      admitted++;
+    }
+    return admitted;
+  }
+
+  async finish(tokenId: string): Promise<void> {
+    this.active.delete(tokenId);
+  }
+
+  async counts(nowMs: number): Promise<{ waiting: number; active: number }> {
+    this.prune(nowMs);
+    return { waiting: this.waiting.size, active: this.active.size };
+  }
+
+  private prune(nowMs: number): void {
+    for (const [tokenId, expiresAt] of this.active) if (expiresAt <= nowMs) this.active.delete(tokenId);
+  }
+}

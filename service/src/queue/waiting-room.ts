@@ -1,0 +1,136 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { forbidden, unauthorized } from '../http/problem.js';
+import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
+import type { QueueStore } from './store.js';
+import { issueToken, verifyToken, type QueueToken } from './tokens.js';
+
+export type QueueStatus =
+  | { state: 'WAITING'; position: number; estimatedWaitSeconds: number }
+  | { state: 'ACTIVE'; expiresAt: string };
+
+export interface WaitingRoomOptions {
+  store: QueueStore;
+  secret: string;
+  policy: AdmissionPolicy;
+  activeTtlMs: number;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Issues and checks waiting-room tokens and runs admission rounds on a timer. Every replica
+ * runs the timer; the store lets only one of them run each round.
+ */
+export class WaitingRoom {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly admitted: Counter;
+  private readonly now: () => number;
+  private roundFailing = false;
+
+  constructor(private readonly options: WaitingRoomOptions) {
+    this.now = options.now ?? Date.now;
+    const { store, registry } = options;
+    const counts = () => store.counts(this.now());
+    new Gauge({
+      name: 'booking_queue_waiting',
+      help: 'Tokens waiting in the queue',
+      registers: [registry],
+      async collect() {
+        this.set((await counts().catch(() => ({ waiting: Number.NaN }))).waiting);
+      },
+    });
+    new Gauge({
+      name: 'booking_queue_active_tokens',
+      help: 'Tokens admitted and not yet used up or expired',
+      registers: [registry],
+      async collect() {
+        this.set((await counts().catch(() => ({ active: Number.NaN }))).active);
+      },
+    });
+    this.admitted = new Counter({
+      name: 'booking_queue_admitted_total',
+      help: 'Tokens admitted from the queue',
+      registers: [registry],
+    });
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.runRound(), this.options.policy.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One admission round (the timer calls this; tests may too). */
+  async runRound(): Promise<number> {
+    const { store, policy, activeTtlMs, logger } = this.options;
+    const now = this.now();
+    try {
+      const count = await store.admit(admissionRound(policy, now), policy.intervalMs, now, activeTtlMs, (active, waiting) =>
+        admissionSlots(policy, active, waiting),
+      );
+      this.admitted.inc(count);
+      this.roundFailing = false;
+      return count;
+    } catch (error) {
+      if (!this.roundFailing) logger.warn({ err: (error as Error).message }, 'queue admission round failed');
+      this.roundFailing = true;
+      return 0;
+    }
+  }
+
+  async issue(userId: number): Promise<{ token: string; status: QueueStatus }> {
+    const { token, claims } = issueToken(this.options.secret, userId, this.now());
+    await this.options.store.enqueue(claims.jti);
+    return { token, status: await this.statusOf(claims) };
+  }
+
+  /** The caller's identity from a genuine token, whatever its state (401 when forged or missing). */
+  identify(header: string | undefined): QueueToken {
+    if (!header) throw unauthorized('queue-token-missing', 'send the waiting-room token in the Queue-Token header');
+    const claims = verifyToken(this.options.secret, header);
+    if (!claims) throw unauthorized('queue-token-invalid', 'the waiting-room token is forged, altered or malformed');
+    return claims;
+  }
+
+  async status(header: string | undefined): Promise<QueueStatus> {
+    return this.statusOf(this.identify(header));
+  }
+
+  /** The claims of an ACTIVE token: 403 while it waits, 401 once used up or expired. */
+  async requireActive(header: string | undefined): Promise<QueueToken> {
+    const claims = this.identify(header);
+    const status = await this.statusOf(claims);
+    if (status.state === 'WAITING') {
+      throw forbidden('queue-token-not-active', `the token is still waiting in the queue at position ${status.position}`);
+    }
+    return claims;
+  }
+
+  /** Ends a token once its payment committed; a failure only leaves it active until it expires. */
+  async finish(claims: QueueToken): Promise<void> {
+    await this.options.store.finish(claims.jti).catch((error: Error) => {
+      this.options.logger.warn({ err: error.message }, 'could not end the waiting-room token');
+    });
+  }
+
+  private async statusOf(claims: QueueToken): Promise<QueueStatus> {
+    const state = await this.options.store.state(claims.jti, this.now());
+    switch (state.kind) {
+      case 'active':
+        return { state: 'ACTIVE', expiresAt: new Date(state.expiresAt).toISOString() };
+      case 'waiting':
+        return {
+          state: 'WAITING',
+          position: state.position,
+          estimatedWaitSeconds: estimatedWaitSeconds(this.options.policy, state.position),
+        };
+      case 'gone':
+        throw unauthorized('queue-token-expired', 'the token was used up or its active time ran out: queue again');
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import type { Knex } from 'knex';
+import { Counter, type Registry } from 'prom-client';
+import { z } from 'zod';
+import { conflict, notFound } from '../http/problem.js';
+import { idParam, route, type RouteSpec } from '../http/routes.js';
+import type { SeatMapCache } from '../catalog/seat-map-cache.js';
+import type { WaitingRoom } from '../queue/waiting-room.js';
+import { queueTokenHeaders, tokenProblems } from '../queue/routes.js';
+import type { SweepTask } from './sweeper.js';
+import { findReservation, holdSeat, lockReservation, releaseHold, seatExists, sweepLapsedHolds } from './queries.js';
+
+export type HoldCounter = Counter<'result'>;
+
+export function holdCounter(registry: Registry): HoldCounter {
+  return new Counter({
+    name: 'booking_holds_total',
+    help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+}
+
+const reservationSchema = z.object({
+  id: z.number(),
+  seatId: z.number(),
+  timeslotId: z.number(),
+  userId: z.number(),
+  status: z.enum(['HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED']),
+  expiresAt: z.string(),
+});
+const reservationParams = z.object({ reservationId: idParam });
+const positiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === '23505';
+const seatUnavailable = () => conflict('seat-unavailable', 'the seat is held or sold');
+
+export interface ReservationDeps {
+  db: Knex;
+  room: WaitingRoom;
+  seatMaps: SeatMapCache;
+  holds: HoldCounter;
+  holdTtlSeconds: number;
+}
+
+export function reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds }: ReservationDeps): RouteSpec[] {
+  /** The caller's own reservation; someone else's reads as unknown. */
+  const ownReservation = async (header: string | undefined, reservationId: number) => {
+    const claims = room.identify(header);
+    const reservation = await findReservation(db, reservationId);
+    if (!reservation || reservation.userId !== claims.sub) throw notFound(`reservation ${reservationId} does not exist`);
+    return reservation;
+  };
+
+  return [
+    route({
+      method: 'post',
+      path: '/v1/reservations',
+      operationId: 'holdSeat',
+      summary: 'Hold a seat for the token’s user until expiresAt (needs an ACTIVE Queue-Token)',
+      tags: ['reservations'],
+      headers: queueTokenHeaders,
+      body: z.object({ timeslotId: positiveId, seatId: positiveId }).strict(),
+      responses: {
+        201: { description: 'Held', schema: reservationSchema },
+        400: { description: 'Malformed body' },
+        ...tokenProblems,
+        404: { description: 'No such seat in that timeslot' },
+        409: { description: 'The seat is held or sold' },
+      },
+      handler: async (ctx, { headers, body }) => {
+        const claims = await room.requireActive(headers['queue-token']);
+        let held;
+        try {
+          held = await holdSeat(db, { ...body, userId: claims.sub, ttlSeconds: holdTtlSeconds });
+        } catch (error) {
+          // The partial unique index caught what the conditional update let through.
+          if (!isUniqueViolation(error)) throw error;
+        }
+        if (!held) {
+          if (!(await seatExists(db, body.timeslotId, body.seatId))) {
+            throw notFound(`seat ${body.seatId} is not in timeslot ${body.timeslotId}`);
+          }
+          holds.inc({ result: 'conflict' });
+          throw seatUnavailable();
+        }
+        if (held.replacedLapsedHold) holds.inc({ result: 'expired' });
+        holds.inc({ result: 'created' });
+        await seatMaps.invalidate(body.timeslotId);
+        ctx.status = 201;
+        ctx.set('Location', `/v1/reservations/${held.reservation.id}`);
+        ctx.body = held.reservation;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/reservations/:reservationId',
+      operationId: 'getReservation',
+      summary: 'One of the token user’s reservations (any genuine token, even used up)',
+      tags: ['reservations'],
+      params: reservationParams,
+      headers: queueTokenHeaders,
+      responses: {
+        200: { description: 'The reservation', schema: reservationSchema },
+        400: { description: 'Malformed id' },
+        401: tokenProblems[401],
+        404: { description: 'No such reservation of this user' },
+      },
+      handler: async (ctx, { params, headers }) => {
+        ctx.body = await ownReservation(headers['queue-token'], params.reservationId);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/reservations/:reservationId',
+      operationId: 'cancelReservation',
+      summary: 'Cancel a hold and free its seat (cancelling again is a no-op)',
+      tags: ['reservations'],
+      params: reservationParams,
+      headers: queueTokenHeaders,
+      responses: {
+        204: { description: 'Cancelled' },
+        400: { description: 'Malformed id' },
+        401: tokenProblems[401],
+        404: { description: 'No such reservation of this user' },
+        409: { description: 'Already paid, or the hold lapsed' },
+      },
+      handler: async (ctx, { params, headers }) => {
+        const { timeslotId } = await ownReservation(headers['queue-token'], params.reservationId);
+        const released = await db.transaction(async (trx) => {
+          const locked = (await lockReservation(trx, params.reservationId))!;
+          if (locked.status === 'CONFIRMED') throw conflict('reservation-confirmed', 'the reservation is paid');
+          if (locked.status === 'EXPIRED') throw conflict('hold-expired', 'the hold lapsed; the seat was released');
+          if (locked.status === 'HELD') await releaseHold(trx, locked, 'CANCELLED');
+          return locked.status === 'HELD';
+        });
+        if (released) await seatMaps.invalidate(timeslotId);
+        ctx.status = 204;
+      },
+    }),
+  ];
+}
+
+/** The sweeper's task for lapsed holds: release, count, invalidate each touched seat map. */
+export function lapsedHoldsTask(db: Knex, seatMaps: SeatMapCache, holds: HoldCounter): SweepTask {
+  return {
+    name: 'lapsed-holds',
+    async run(batchSize) {
+      const { expired, timeslotIds } = await sweepLapsedHolds(db, batchSize);
+      holds.inc({ result: 'expired' }, expired);
+      await Promise.all(timeslotIds.map((timeslotId) => seatMaps.invalidate(timeslotId)));
+      return expired;
+    },
+  };
+}
