@@ -1,0 +1,150 @@
+/**
+ * The local twins of load/k6/*.ts. The shapes (requests, mix, expected statuses) are documented once in
+ * load/README.md; k6 scripts cannot import Node code, so each side stays small.
+ */
+import type { Answer, LoadClient } from './client.js';
+
+export interface ScenarioOptions {
+  /** lock-counter: pessimistic | atomic | redis. */
+  strategy: string;
+  /** booking-flow: pause between steps (and between waiting-room polls). */
+  thinkMs: number;
+}
+
+export interface Scenario<State = unknown> {
+  name: string;
+  /** Finds what iterations need (timeslot ids) through the API, like a client would. */
+  setup(client: LoadClient, options: ScenarioOptions): Promise<State>;
+  /** One iteration of one virtual user. */
+  iteration(client: LoadClient, state: State, options: ScenarioOptions): Promise<void>;
+}
+
+const HOT_SHARE = 0.5;
+export const STRATEGIES = ['pessimistic', 'atomic', 'redis'] as const;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
+
+function field<T>(answer: Answer | undefined, key: string): T | undefined {
+  const body = answer?.body;
+  return typeof body === 'object' && body !== null
+    ? ((body as Record<string, unknown>)[key] as T)
+    : undefined;
+}
+
+async function discoverTimeslots(client: LoadClient, concerts: number): Promise<number[]> {
+  const list = await client.request({ path: `/v1/concerts?limit=${concerts}` });
+  const concertIds = (field<{ id: number }[]>(list, 'items') ?? []).map((c) => c.id);
+  const timeslots = await Promise.all(
+    concertIds.map(
+      async (id) =>
+        field<{ id: number }[]>(await client.request({ path: `/v1/concerts/${id}/timeslots` }), 'items') ??
+        [],
+    ),
+  );
+  const ids = timeslots.flat().map((t) => t.id);
+  if (ids.length === 0) throw new Error('no timeslots: seed the catalog first (npm run seed)');
+  return ids;
+}
+
+const seatMap: Scenario<number[]> = {
+  name: 'seat-map',
+  setup: (client) => discoverTimeslots(client, 20),
+  async iteration(client, timeslotIds) {
+    const id = Math.random() < HOT_SHARE ? timeslotIds[0] : pick(timeslotIds);
+    const answer = await client.request({ path: `/v1/timeslots/${id}/seats` });
+    if (answer && !(field<unknown[]>(answer, 'seats')?.length ?? 0)) client.checkFailed();
+  },
+};
+
+const lockCounter: Scenario<null> = {
+  name: 'lock-counter',
+  async setup(_client, { strategy }) {
+    if (!(STRATEGIES as readonly string[]).includes(strategy)) {
+      throw new Error(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${strategy}"`);
+    }
+    return null;
+  },
+  async iteration(client, _state, { strategy }) {
+    const answer = await client.request({
+      method: 'POST',
+      path: `/v1/experiments/counter?strategy=${strategy}`,
+    });
+    if (answer && typeof field(answer, 'value') !== 'number') client.checkFailed();
+  },
+};
+
+const TOKEN_HEADER = 'queue-token';
+const MAX_WAIT_POLLS = 60;
+let lastUserId = 0;
+/** Unique positive user ids within this process and across runs: time-based, at most 14 digits (the API takes 15). */
+function nextUserId(): number {
+  lastUserId = Math.max(lastUserId + 1, (Date.now() % 1e10) * 1000);
+  return lastUserId;
+}
+
+const bookingFlow: Scenario<number[]> = {
+  name: 'booking-flow',
+  setup: (client) => discoverTimeslots(client, 5),
+  async iteration(client, timeslotIds, { thinkMs }) {
+    const userId = nextUserId();
+    const issued = await client.request({
+      method: 'POST',
+      path: '/v1/queue/tokens',
+      body: { userId },
+      expect: [201],
+    });
+    const token = field<string>(issued, 'token');
+    if (!token) return;
+    const auth = { [TOKEN_HEADER]: token };
+    let state = field<{ state: string }>(issued, 'status')?.state;
+    for (let poll = 0; state !== 'ACTIVE' && poll < MAX_WAIT_POLLS; poll++) {
+      await sleep(Math.max(thinkMs, 100));
+      state = field<string>(
+        await client.request({ path: '/v1/queue/tokens/current', headers: auth }),
+        'state',
+      );
+    }
+    if (state !== 'ACTIVE') return client.checkFailed();
+
+    const timeslotId = pick(timeslotIds)!;
+    const map = await client.request({ path: `/v1/timeslots/${timeslotId}/seats` });
+    const seats = field<{ id: number; status: string; price: number }[]>(map, 'seats') ?? [];
+    const seat = pick(seats.filter((s) => s.status === 'AVAILABLE'));
+    if (!seat) return;
+    await sleep(thinkMs);
+
+    // 409: another buyer won the seat, an expected outcome of a sale.
+    const hold = await client.request({
+      method: 'POST',
+      path: '/v1/reservations',
+      body: { timeslotId, seatId: seat.id },
+      headers: auth,
+      expect: [201, 409],
+    });
+    const reservationId = field<number>(hold, 'id');
+    if (hold?.status !== 201 || reservationId === undefined) return;
+    await sleep(thinkMs);
+
+    await client.request({
+      method: 'POST',
+      path: `/v1/users/${userId}/balance/charges`,
+      body: { amount: seat.price },
+      headers: { 'idempotency-key': `charge-${userId}` },
+      expect: [201],
+    });
+    await client.request({
+      method: 'POST',
+      path: '/v1/payments',
+      body: { reservationId },
+      headers: { ...auth, 'idempotency-key': `pay-${userId}` },
+      expect: [201],
+    });
+  },
+};
+
+export const SCENARIOS = {
+  'seat-map': seatMap,
+  'lock-counter': lockCounter,
+  'booking-flow': bookingFlow,
+} as Record<string, Scenario<unknown> | undefined>;
