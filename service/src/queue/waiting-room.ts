@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { forbidden, unauthorized } from '../http/problem.js';
+import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
 import type { QueueStore } from './store.js';
 import { issueToken, verifyToken, type QueueToken } from './tokens.js';
@@ -85,7 +85,7 @@ export class WaitingRoom {
 
   async issue(userId: number): Promise<{ token: string; status: QueueStatus }> {
     const { token, claims } = issueToken(this.options.secret, userId, this.now());
-    await this.options.store.enqueue(claims.jti);
+    await this.options.store.enqueue(claims.jti).catch(unavailable);
     return { token, status: await this.statusOf(claims) };
   }
 
@@ -119,7 +119,7 @@ export class WaitingRoom {
   }
 
   private async statusOf(claims: QueueToken): Promise<QueueStatus> {
-    const state = await this.options.store.state(claims.jti, this.now());
+    const state = await this.options.store.state(claims.jti, this.now()).catch(unavailable);
     switch (state.kind) {
       case 'active':
         return { state: 'ACTIVE', expiresAt: new Date(state.expiresAt).toISOString() };
@@ -133,4 +133,9 @@ export class WaitingRoom {
         throw unauthorized('queue-token-expired', 'the token was used up or its active time ran out: queue again');
     }
   }
+}
+
+/** The waiting room has no fallback: without its store nobody can be admitted, so say so. */
+function unavailable(error: Error): never {
+  throw new ProblemError(503, 'queue-unavailable', 'Service Unavailable', `the waiting room is unavailable: ${error.message}`);
 }

@@ -1,0 +1,128 @@
+import http from 'node:http';
+import type { Knex } from 'knex';
+import { waitFor } from '../../test-support/servers.js';
+import { startTestService, type TestService } from '../../test-support/service.js';
+
+export interface Reply {
+  status: number;
+  type: string;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of many shapes
+}
+
+/** A small HTTP client over one keep-alive agent, able to hold many requests in flight at once. */
+export function client(baseUrl: string, maxSockets = 64) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const send = (method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}) =>
+    new Promise<Reply>((resolve, reject) => {
+      const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      const request = http.request(
+        `${baseUrl}${path}`,
+        {
+          method,
+          agent,
+          headers: {
+            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...options.headers,
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const type = String(response.headers['content-type'] ?? '');
+            resolve({ status: response.statusCode!, type, body: type.includes('json') && text ? JSON.parse(text) : text });
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+export type Client = ReturnType<typeof client>;
+
+/** A token for `userId` that the waiting room has admitted (the test service admits every few ms). */
+export async function activeToken(api: Client, userId: number): Promise<string> {
+  const issued = await api.send('POST', '/v1/queue/tokens', { body: { userId } });
+  if (issued.status !== 201) throw new Error(`token: ${issued.status} ${JSON.stringify(issued.body)}`);
+  const token = issued.body.token as string;
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const status = await api.send('GET', '/v1/queue/tokens/current', { headers: { 'Queue-Token': token } });
+    if (status.body.state === 'ACTIVE') return token;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('token never became active');
+}
+
+/** The test service, once its Redis connection is up (the waiting room has no fallback). */
+export async function startBookingService(env: Record<string, string | undefined>): Promise<TestService> {
+  const running = await startTestService(env);
+  await waitFor(async () => (await fetch(`${running.url}/readyz`)).ok, 10_000, 'service ready');
+  return running;
+}
+
+/** Service settings for tests: fast admission, a Redis database of the test's own. */
+export const bookingEnv = (databaseUrl: string, redisUrl: string | undefined, extra: Record<string, string> = {}) => ({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  MIGRATE_ON_START: 'false',
+  QUEUE_ADMIT_INTERVAL_MS: '10',
+  QUEUE_ADMIT_PER_INTERVAL: '100000',
+  QUEUE_MAX_ACTIVE: '100000',
+  DB_POOL_MAX: '20',
+  ...extra,
+});
+
+/** A Redis URL on database `index` of the shared server, emptied first. */
+export async function privateRedisDb(sharedUrl: string, index: number): Promise<string> {
+  const url = Object.assign(new URL(sharedUrl), { pathname: `/${index}` }).toString();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url);
+  await redis.flushdb();
+  redis.disconnect();
+  return url;
+}
+
+/** The booking invariants, checked in the database. Returns the rows that break one (none when all hold). */
+export async function invariantViolations(db: Knex) {
+  const doubleLive = await db.raw(
+    `select seat_id from reservations where status in ('HELD', 'CONFIRMED') group by seat_id having count(*) > 1`,
+  );
+  const ledgerMismatch = await db.raw(
+    `select w.user_id from wallets w left join wallet_ledger l on l.user_id = w.user_id
+     group by w.user_id, w.balance having w.balance <> coalesce(sum(l.amount), 0)`,
+  );
+  const soldWithoutOnePayment = await db.raw(
+    `select s.id from seats s
+     left join reservations r on r.seat_id = s.id and r.status = 'CONFIRMED'
+     left join payments p on p.reservation_id = r.id
+     where s.status = 'SOLD' group by s.id having count(p.id) <> 1`,
+  );
+  const confirmedOnUnsold = await db.raw(
+    `select r.id from reservations r join seats s on s.id = r.seat_id where r.status = 'CONFIRMED' and s.status <> 'SOLD'`,
+  );
+  const heldSeatWithoutLiveHold = await db.raw(
+    `select s.id from seats s where s.status = 'HELD'
+     and not exists (select 1 from reservations r where r.seat_id = s.id and r.status = 'HELD')`,
+  );
+  const negative = await db.raw(`select user_id from wallets where balance < 0`);
+  return {
+    doubleLive: doubleLive.rows,
+    ledgerMismatch: ledgerMismatch.rows,
+    soldWithoutOnePayment: soldWithoutOnePayment.rows,
+    confirmedOnUnsold: confirmedOnUnsold.rows,
+    heldSeatWithoutLiveHold: heldSeatWithoutLiveHold.rows,
+    negative: negative.rows,
+  };
+}
+
+export const NO_VIOLATIONS = {
+  doubleLive: [],
+  ledgerMismatch: [],
+  soldWithoutOnePayment: [],
+  confirmedOnUnsold: [],
+  heldSeatWithoutLiveHold: [],
+  negative: [],
+};
