@@ -74,7 +74,7 @@ export class ConfigError extends Error {
   }
 }
 
-function readSecretFile(variable: string, path: string): string {
+export function readSecretFile(variable: string, path: string): string {
   try {
     const value = readFileSync(path, 'utf8').trim();
     if (!value) throw new ConfigError(variable, `file ${path} is empty`);

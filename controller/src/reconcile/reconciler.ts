@@ -1,0 +1,164 @@
+import type { AlertScaler, AlertScalerSpec } from '../api/alertscaler.js';
+import type { Logger } from '../logger.js';
+import type { ControllerMetrics } from '../metrics.js';
+import { decide, type Decision } from '../policy.js';
+import { ConflictError, TargetError, type ScaleTarget } from '../targets/scale-target.js';
+import type { EventRecorder } from './events.js';
+import { statusAfter, type ReconcileOutcome } from './status.js';
+import type { ScalerStore } from './store.js';
+
+/** Re-reads and re-decides at most this often when someone else keeps changing the target. */
+const MAX_CONFLICTS = 5;
+
+export interface ReconcilerDeps {
+  store: ScalerStore;
+  targetFor: (namespace: string, spec: AlertScalerSpec) => ScaleTarget;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** Refusals worth an Event, once each time they start (not on every resync). */
+const REFUSALS: Partial<Record<Decision['reason'], string>> = {
+  AtMax: 'AtMaxReplicas',
+  Paused: 'Paused',
+  ScalingDisabled: 'ScalingDisabled',
+};
+
+const date = (text: string | undefined) => (text ? new Date(text) : undefined);
+
+/**
+ * One level-triggered pass over an AlertScaler: read it and its target, decide, write `/scale` at the
+ * version read (on 409: read again and decide again), then status, Events and metrics.
+ */
+export class Reconciler {
+  /** The last refusal/dry-run/error Event per AlertScaler, so a steady state does not repeat it. */
+  private readonly lastNotice = new Map<string, string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Resolves with the seconds after which a cooldown or window ends (reconcile again then). */
+  async reconcile(namespace: string, name: string): Promise<number | undefined> {
+    const { store, metrics } = this.deps;
+    const scaler = await store.get(namespace, name);
+    const labels = { alertscaler: name, namespace };
+    if (!scaler) {
+      metrics.forget(labels);
+      this.lastNotice.delete(`${namespace}/${name}`);
+      return undefined;
+    }
+    if (!scaler.spec.valid) {
+      await this.finish(scaler, { kind: 'invalidSpec', problem: scaler.spec.problem });
+      await this.notice(scaler, 'Warning', 'InvalidSpec', scaler.spec.problem);
+      return undefined;
+    }
+    const spec = scaler.spec.value;
+    metrics.minReplicas.set(labels, spec.minReplicas);
+    metrics.maxReplicas.set(labels, spec.maxReplicas);
+    const target = this.deps.targetFor(scaler.namespace, spec);
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await this.decideAndScale(scaler, spec, target);
+    } catch (error) {
+      if (!(error instanceof TargetError)) throw error;
+      await this.finish(scaler, { kind: 'targetError', operation: error.operation, message: error.message });
+      await this.notice(
+        scaler,
+        'Warning',
+        error.operation === 'get' ? 'FailedGetScale' : 'FailedUpdateScale',
+        error.message,
+      );
+      throw error;
+    }
+    if (outcome.kind === 'decided') {
+      metrics.currentReplicas.set(
+        labels,
+        outcome.scaled ? outcome.decision.desiredReplicas : outcome.decision.currentReplicas,
+      );
+      metrics.desiredReplicas.set(labels, outcome.decision.desiredReplicas);
+    }
+    await this.finish(scaler, outcome);
+    return outcome.kind === 'decided' ? outcome.decision.recheckAfterSeconds : undefined;
+  }
+
+  private async decideAndScale(
+    scaler: AlertScaler,
+    spec: AlertScalerSpec,
+    target: ScaleTarget,
+  ): Promise<ReconcileOutcome> {
+    const { metrics, logger, clock } = this.deps;
+    const { status } = scaler;
+    for (let attempt = 1; ; attempt++) {
+      const current = await target.get();
+      const decision = decide({
+        spec,
+        currentReplicas: current.replicas,
+        firing: status.firingAlerts.length,
+        lastScale:
+          status.lastScaleTime && status.lastScaleDirection
+            ? { time: new Date(status.lastScaleTime), direction: status.lastScaleDirection }
+            : undefined,
+        lastFiringTime: date(status.lastFiringTime),
+        now: clock(),
+      });
+      const direction = (decision.direction ?? (decision.reason === 'AtMax' ? 'Up' : 'none')).toLowerCase();
+      if (!decision.apply) {
+        if (decision.dryRun) metrics.scaleOperations.inc({ direction, result: 'dry_run' });
+        if (decision.reason === 'AtMax') metrics.scaleOperations.inc({ direction, result: 'refused' });
+        return { kind: 'decided', decision, scaled: false };
+      }
+      try {
+        await target.set(decision.desiredReplicas, current.resourceVersion);
+        metrics.scaleOperations.inc({ direction, result: 'success' });
+        logger.info({ scaler: scaler.name, decision }, decision.message);
+        return { kind: 'decided', decision, scaled: true };
+      } catch (error) {
+        if (!(error instanceof ConflictError)) {
+          metrics.scaleOperations.inc({ direction, result: 'error' });
+          throw error;
+        }
+        metrics.scaleOperations.inc({ direction, result: 'conflict' });
+        logger.info(
+          { scaler: scaler.name, attempt },
+          `${error.message}: reading it again and deciding again`,
+        );
+        if (attempt >= MAX_CONFLICTS)
+          throw new TargetError('set', target.description, `still conflicting after ${attempt} attempts`);
+      }
+    }
+  }
+
+  private async finish(scaler: AlertScaler, outcome: ReconcileOutcome): Promise<void> {
+    const now = this.deps.clock();
+    await this.deps.store.updateStatus(scaler.namespace, scaler.name, (fresh) =>
+      statusAfter(fresh, outcome, now),
+    );
+    if (outcome.kind !== 'decided') return;
+    const { decision, scaled } = outcome;
+    if (scaled) {
+      this.lastNotice.delete(`${scaler.namespace}/${scaler.name}`);
+      await this.deps.events.record(
+        scaler,
+        'Normal',
+        decision.direction === 'Up' ? 'ScaledUp' : 'ScaledDown',
+        decision.message,
+      );
+    } else if (decision.dryRun) {
+      await this.notice(scaler, 'Normal', 'DryRun', decision.message);
+    } else if (REFUSALS[decision.reason]) {
+      await this.notice(scaler, 'Normal', REFUSALS[decision.reason]!, decision.message);
+    } else {
+      this.lastNotice.delete(`${scaler.namespace}/${scaler.name}`);
+    }
+  }
+
+  /** Records an Event unless the same one was the last recorded for this AlertScaler. */
+  private async notice(scaler: AlertScaler, type: 'Normal' | 'Warning', reason: string, message: string) {
+    const key = `${scaler.namespace}/${scaler.name}`;
+    const notice = `${reason}: ${message}`;
+    if (this.lastNotice.get(key) === notice) return;
+    this.lastNotice.set(key, notice);
+    await this.deps.events.record(scaler, type, reason, message);
+  }
+}
