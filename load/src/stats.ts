@@ -17,7 +17,8 @@ export interface LatencySummary {
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  // The epsilon keeps float error (0.999 x 1000 = 999.0000000000001) from moving up a rank.
+  const rank = Math.max(1, Math.ceil((p * sorted.length) / 100 - 1e-9));
   return sorted[rank - 1]!;
 }
 

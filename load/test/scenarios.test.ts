@@ -1,0 +1,133 @@
+import { jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
+import { startTestService, type TestService } from '../../test-support/service.js';
+import type { RunReport } from '../src/report.js';
+import { main, parseLoadArgs, runLoad } from '../src/run.js';
+
+// Each scenario runs for a few seconds against the real service; the assertions are on outcomes
+// (no failed requests, rows written, report files), never on timings.
+let db: TestDatabase;
+let service: TestService;
+let withRedis: TestService;
+const out = mkdtempSync(join(tmpdir(), 'load-reports-'));
+
+beforeAll(async () => {
+  db = await createTestDatabase({ concerts: 2, timeslotsPerConcert: 2, seatsPerTimeslot: 100 });
+  const env = { DATABASE_URL: db.url, EXPERIMENTS_ENABLED: 'true', QUEUE_ADMIT_INTERVAL_MS: '100' };
+  service = await startTestService(env);
+  // Only the redis counter strategy needs Redis: the seat maps stay in-process, apart from other suites'.
+  withRedis = await startTestService({ ...env, REDIS_URL: sharedRedisUrl() });
+});
+
+afterAll(async () => {
+  await Promise.all([service?.close(), withRedis?.close()]);
+  await db?.drop();
+  rmSync(out, { recursive: true, force: true });
+});
+
+const run = (url: string, args: string[], series?: string): Promise<RunReport> =>
+  runLoad(parseLoadArgs([...args, '--base-url', url, '--out', join(out, 'unused')]), series);
+
+function expectAllSucceeded(report: RunReport): void {
+  for (const stage of report.stages) {
+    expect(stage.errors).toEqual({});
+    expect(stage.dropped).toBe(0);
+    expect(stage.requests).toBeGreaterThan(0);
+    expect(stage.latencyMs.count).toBe(stage.requests);
+    expect(stage.latencyMs.p50).toBeLessThanOrEqual(stage.latencyMs.p90);
+    expect(stage.latencyMs.p90).toBeLessThanOrEqual(stage.latencyMs.p99);
+  }
+}
+
+test('seat-map, closed then open model, through the command line: tables, JSON and chart written', async () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  const prefix = join(out, 'seat-map');
+  try {
+    const paths = await main([
+      'seat-map',
+      '--stages',
+      '2,8',
+      '--stage-seconds',
+      '2',
+      '--base-url',
+      service.url,
+      '--out',
+      prefix,
+    ]);
+    expect(paths).toEqual({ json: `${prefix}.json`, svg: `${prefix}.svg` });
+    expect(log.mock.calls.flat().join('\n')).toMatch(/2 VUs .*\n8 VUs /);
+  } finally {
+    log.mockRestore();
+  }
+  const [report] = JSON.parse(readFileSync(`${prefix}.json`, 'utf8')) as RunReport[];
+  expect(report!.stages.map((s) => s.load)).toEqual([
+    { model: 'closed', vus: 2 },
+    { model: 'closed', vus: 8 },
+  ]);
+  expectAllSucceeded(report!);
+  const svg = readFileSync(`${prefix}.svg`, 'utf8');
+  expect(svg).toMatch(/^<svg/);
+  expect(svg).toContain('virtual users');
+
+  const open = await run(service.url, ['seat-map', '--rate', '50', '--duration', '2']);
+  expectAllSucceeded(open);
+  // About 50 arrivals per second for 2 s (the loop starts every arrival that is due).
+  expect(open.stages[0]!.requests).toBeGreaterThanOrEqual(90);
+  expect(open.stages[0]!.requests).toBeLessThanOrEqual(101);
+});
+
+test('lock-counter: every strategy answers, and the counter moved once per request', async () => {
+  const counter = async () =>
+    Number((await db.db('experiment_counters').where({ name: 'incident' }).first('value')).value);
+  const before = await counter();
+  const pessimistic = await run(service.url, [
+    'lock-counter',
+    '--stages',
+    '4',
+    '--stage-seconds',
+    '2',
+    '--strategy',
+    'pessimistic',
+  ]);
+  const atomic = await run(service.url, [
+    'lock-counter',
+    '--stages',
+    '4',
+    '--stage-seconds',
+    '2',
+    '--strategy',
+    'atomic',
+  ]);
+  const redis = await run(withRedis.url, [
+    'lock-counter',
+    '--stages',
+    '4',
+    '--stage-seconds',
+    '2',
+    '--strategy',
+    'redis',
+  ]);
+  for (const report of [pessimistic, atomic, redis]) expectAllSucceeded(report);
+  expect((await counter()) - before).toBe(pessimistic.stages[0]!.requests + atomic.stages[0]!.requests);
+});
+
+test('booking-flow: buyers get through the waiting room, hold, charge and pay', async () => {
+  const report = await run(service.url, [
+    'booking-flow',
+    '--stages',
+    '4',
+    '--stage-seconds',
+    '3',
+    '--think-ms',
+    '20',
+  ]);
+  // 409 (the seat went to someone else) is an expected answer, not an error.
+  expectAllSucceeded(report);
+  const [{ count }] = (await db.db('payments').count({ count: '*' })) as [{ count: string }];
+  expect(Number(count)).toBeGreaterThan(0);
+  const held = await db.db('reservations').where({ status: 'CONFIRMED' }).count({ count: '*' });
+  expect(Number(held[0]!.count)).toBe(Number(count));
+});
