@@ -5,6 +5,7 @@ import { BookingService } from './src/booking-service.js';
 import { Bundle } from './src/bundle.js';
 import { loadMonitoringFiles, type MonitoringFiles } from './src/monitoring-files.js';
 import { BundleNamespace } from './src/namespace.js';
+import { LoadTests, loadK6Scripts } from './src/load-tests.js';
 import { NetworkPolicies } from './src/network-policies.js';
 import { Postgres } from './src/postgres.js';
 import { Prometheus } from './src/prometheus.js';
@@ -32,7 +33,11 @@ export function buildBundle(
       '50-alertmanager',
       (c, v) => new Alertmanager(c, 'alertmanager', { values: v, config: monitoring.alertmanagerConfig }),
     )
-    .add('60-network-policies', (c, v) => new NetworkPolicies(c, 'network-policies', v));
+    .add('60-network-policies', (c, v) => new NetworkPolicies(c, 'network-policies', v))
+    .add(
+      'optional/70-load-tests',
+      (c, v) => new LoadTests(c, 'load-tests', { values: v, scripts: loadK6Scripts(REPO_ROOT) }),
+    );
 }
 
 /** `tsx cdk8s/main.ts [--out dir]`: synthesizes the charts (default: charts/ at the repository root). */

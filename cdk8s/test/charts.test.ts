@@ -48,6 +48,7 @@ describe('charts/ is what `npm run synth` produces', () => {
       '40-prometheus.k8s.yaml',
       '50-alertmanager.k8s.yaml',
       '60-network-policies.k8s.yaml',
+      'optional/70-load-tests.k8s.yaml',
     ]);
     for (const text of buildBundle(defaultValues()).render().values())
       expect(text.startsWith(GENERATED_HEADER)).toBe(true);
@@ -226,10 +227,11 @@ describe('every object of charts/', () => {
     expect(workloads.length).toBeGreaterThanOrEqual(5);
     for (const workload of workloads) {
       const spec = workload.spec as {
-        selector: { matchLabels: Record<string, string> };
+        // Jobs have none: the API server generates theirs.
+        selector?: { matchLabels: Record<string, string> };
         template: { metadata: { labels: Record<string, string> }; spec: V1PodSpec };
       };
-      expect(spec.template.metadata.labels).toMatchObject(spec.selector.matchLabels);
+      expect(spec.template.metadata.labels).toMatchObject(spec.selector?.matchLabels ?? {});
       const pod = spec.template.spec;
       expect(pod.securityContext).toMatchObject({
         runAsNonRoot: true,
