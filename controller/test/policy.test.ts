@@ -1,0 +1,211 @@
+import { alertScalerSpecSchema, type AlertScalerSpecInput } from '../src/api/alertscaler.js';
+import { decide, type Decision, type PolicyInput } from '../src/policy.js';
+
+const NOW = new Date('2025-06-01T12:00:00Z');
+const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
+
+const BASE: AlertScalerSpecInput = {
+  scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'booking-service' },
+  alerts: [{ alertName: 'BookingHighP90Latency' }],
+  minReplicas: 2,
+  maxReplicas: 10,
+  scaleUp: { step: { type: 'Pods', value: 2 }, cooldownSeconds: 120 },
+  scaleDown: { step: { type: 'Pods', value: 1 }, stabilizationWindowSeconds: 300, cooldownSeconds: 60 },
+};
+
+interface Case {
+  name: string;
+  spec?: Partial<AlertScalerSpecInput>;
+  current: number;
+  firing: number;
+  lastScale?: PolicyInput['lastScale'];
+  lastFiringTime?: Date;
+  expect: Partial<Decision>;
+}
+
+const cases: Case[] = [
+  // scale up
+  {
+    name: 'firing: up by a pods step',
+    current: 2,
+    firing: 1,
+    expect: { desiredReplicas: 4, direction: 'Up', reason: 'ScaleUp', apply: true },
+  },
+  {
+    name: 'firing: step clamped to max',
+    current: 9,
+    firing: 1,
+    expect: { desiredReplicas: 10, reason: 'ScaleUp', limitedBy: 'maxReplicas' },
+  },
+  {
+    name: 'firing at max: refused',
+    current: 10,
+    firing: 2,
+    expect: { desiredReplicas: 10, reason: 'AtMax', apply: false, limitedBy: 'maxReplicas' },
+  },
+  {
+    name: 'percent step rounds up (50% of 3 = 2)',
+    spec: { scaleUp: { step: { type: 'Percent', value: 50 }, cooldownSeconds: 0 } },
+    current: 3,
+    firing: 1,
+    expect: { desiredReplicas: 5 },
+  },
+  {
+    name: 'percent step is at least one pod',
+    spec: { scaleUp: { step: { type: 'Percent', value: 10 }, cooldownSeconds: 0 } },
+    current: 2,
+    firing: 1,
+    expect: { desiredReplicas: 3 },
+  },
+  {
+    name: 'scale-up cooldown after a scale-up',
+    current: 4,
+    firing: 1,
+    lastScale: { time: ago(30), direction: 'Up' },
+    expect: { desiredReplicas: 4, reason: 'UpCooldown', apply: false, recheckAfterSeconds: 90 },
+  },
+  {
+    name: 'scale-up cooldown over',
+    current: 4,
+    firing: 1,
+    lastScale: { time: ago(121), direction: 'Up' },
+    expect: { desiredReplicas: 6, reason: 'ScaleUp' },
+  },
+  {
+    name: 'a recent scale-down does not delay a scale-up',
+    current: 4,
+    firing: 1,
+    lastScale: { time: ago(5), direction: 'Down' },
+    expect: { desiredReplicas: 6, reason: 'ScaleUp' },
+  },
+  // scale down
+  {
+    name: 'calm at min: nothing',
+    current: 2,
+    firing: 0,
+    expect: { desiredReplicas: 2, reason: 'AtMin', apply: false },
+  },
+  {
+    name: 'calm, window not over: stabilizing',
+    current: 6,
+    firing: 0,
+    lastFiringTime: ago(100),
+    expect: { desiredReplicas: 6, reason: 'Stabilizing', apply: false, recheckAfterSeconds: 200 },
+  },
+  {
+    name: 'calm, window over: down one step',
+    current: 6,
+    firing: 0,
+    lastFiringTime: ago(301),
+    lastScale: { time: ago(400), direction: 'Up' },
+    expect: { desiredReplicas: 5, direction: 'Down', reason: 'ScaleDown', apply: true },
+  },
+  {
+    name: 'calm, window over, scale-down cooldown since the last scale',
+    current: 6,
+    firing: 0,
+    lastFiringTime: ago(600),
+    lastScale: { time: ago(20), direction: 'Down' },
+    expect: { desiredReplicas: 6, reason: 'DownCooldown', recheckAfterSeconds: 40 },
+  },
+  {
+    name: 'percent scale-down (70% of 3 rounds down to 2) clamped to min',
+    spec: {
+      scaleDown: { step: { type: 'Percent', value: 70 }, stabilizationWindowSeconds: 0, cooldownSeconds: 0 },
+    },
+    current: 3,
+    firing: 0,
+    expect: { desiredReplicas: 2, reason: 'ScaleDown', limitedBy: 'minReplicas' },
+  },
+  {
+    name: 'never fired, above min: down (no window to wait for)',
+    current: 4,
+    firing: 0,
+    expect: { desiredReplicas: 3 },
+  },
+  // bounds, pause, dry-run
+  {
+    name: 'below min: up to min at once',
+    current: 1,
+    firing: 0,
+    lastScale: { time: ago(1), direction: 'Down' },
+    expect: { desiredReplicas: 2, reason: 'BelowMin', apply: true, limitedBy: 'minReplicas' },
+  },
+  {
+    name: 'above max: down to max at once',
+    current: 14,
+    firing: 1,
+    expect: { desiredReplicas: 10, reason: 'AboveMax', direction: 'Down', limitedBy: 'maxReplicas' },
+  },
+  {
+    name: 'target at 0: scaling disabled',
+    current: 0,
+    firing: 3,
+    expect: { desiredReplicas: 0, reason: 'ScalingDisabled', apply: false },
+  },
+  {
+    name: 'paused: nothing, even below min',
+    spec: { paused: true },
+    current: 1,
+    firing: 3,
+    expect: { desiredReplicas: 1, reason: 'Paused', apply: false },
+  },
+  {
+    name: 'dry-run: decides but does not apply',
+    spec: { dryRun: true },
+    current: 2,
+    firing: 1,
+    expect: { desiredReplicas: 4, reason: 'ScaleUp', apply: false, dryRun: true },
+  },
+  {
+    name: 'dry-run at max: a refusal, not a dry-run change',
+    spec: { dryRun: true },
+    current: 10,
+    firing: 1,
+    expect: { reason: 'AtMax', dryRun: false, limitedBy: 'maxReplicas' },
+  },
+];
+
+describe('decide (the scaling policy)', () => {
+  test.each(cases)('$name', ({ spec, current, firing, lastScale, lastFiringTime, expect: expected }) => {
+    const decision = decide({
+      spec: alertScalerSpecSchema.parse({ ...BASE, ...spec }),
+      currentReplicas: current,
+      firing,
+      lastScale,
+      lastFiringTime,
+      now: NOW,
+    });
+    expect(decision).toMatchObject({ currentReplicas: current, ...expected });
+    if (!('limitedBy' in expected)) expect(decision.limitedBy).toBeUndefined();
+    if (!decision.apply) expect(decision.desiredReplicas === current || decision.dryRun).toBe(true);
+  });
+});
+
+describe('the spec schema (the CRD is derived from it)', () => {
+  test.each([
+    ['min > max', { minReplicas: 5, maxReplicas: 3 }, 'maxReplicas'],
+    ['zero step', { scaleUp: { step: { type: 'Pods', value: 0 } } }, 'scaleUp.step.value'],
+    ['no alerts', { alerts: [] }, 'alerts'],
+    [
+      'bad regex',
+      { alerts: [{ alertName: 'A', matchers: [{ name: 'x', op: '=~', value: '(' }] }] },
+      'alerts.0.matchers.0.value',
+    ],
+    ['unknown field', { minReplica: 1 }, ''],
+  ])('rejects %s', (_name, override, path) => {
+    const result = alertScalerSpecSchema.safeParse({ ...BASE, ...override });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path.join('.')).toBe(path);
+  });
+
+  test('fills in defaults', () => {
+    const spec = alertScalerSpecSchema.parse({ ...BASE, scaleUp: undefined, scaleDown: undefined });
+    expect(spec).toMatchObject({
+      paused: false,
+      dryRun: false,
+      scaleUp: { step: { type: 'Pods', value: 1 }, cooldownSeconds: 120 },
+      scaleDown: { stabilizationWindowSeconds: 300 },
+    });
+  });
+});
