@@ -56,7 +56,8 @@ export async function up(knex: Knex): Promise<void> {
       request_hash text not null,
       state text not null check (state in ('IN_PROGRESS', 'DONE')),
       response_status integer,
-      response_body jsonb,
+      -- json, not jsonb: a replay sends back the very bytes of the first answer.
+      response_body json,
       locked_at timestamptz not null default now(),
       expires_at timestamptz not null,
       primary key (scope, key)
