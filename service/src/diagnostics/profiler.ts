@@ -33,7 +33,9 @@ export class Diagnostics {
   /** Samples every stack of this process for `seconds`, then returns the profile. */
   async cpuProfile(seconds: number): Promise<CpuProfile> {
     if (!Number.isFinite(seconds) || seconds < PROFILE_SECONDS.min || seconds > PROFILE_SECONDS.max) {
-      throw new RangeError(`seconds must be from ${PROFILE_SECONDS.min} to ${PROFILE_SECONDS.max}, got ${seconds}`);
+      throw new RangeError(
+        `seconds must be from ${PROFILE_SECONDS.min} to ${PROFILE_SECONDS.max}, got ${seconds}`,
+      );
     }
     return this.#exclusive('CPU profile', async (session) => {
       await session.post('Profiler.enable');

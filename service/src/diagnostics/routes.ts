@@ -46,7 +46,10 @@ async function exclusive<T>(work: () => Promise<T>): Promise<T> {
  * `POST /admin/profile?seconds=N` and `POST /admin/heap-snapshot`, behind the admin bearer
  * token. Without a token configured the routes do not exist (404), so they are off by default.
  */
-export function diagnosticsRoutes(adminToken: string | undefined, diagnostics = new Diagnostics()): RouteSpec[] {
+export function diagnosticsRoutes(
+  adminToken: string | undefined,
+  diagnostics = new Diagnostics(),
+): RouteSpec[] {
   if (!adminToken) return [];
   return [
     route({

@@ -1,0 +1,199 @@
+/**
+ * `npm run profile -- seat-map --cache off [--seconds 10] [--index off] [--connections 32]`:
+ * starts the service locally against the shared Postgres and Redis (scripts/services.sh),
+ * drives seat-map load with autocannon, records a CPU profile through `POST /admin/profile`
+ * meanwhile, and writes the profile and its flamegraph into reports/profiles/.
+ *
+ * The database `profile_seat_map` is created and seeded once (`npm run seed`: 1M seats);
+ * `--index off` (the default) drops `seats_timeslot_number_key`, the index behind the seat-map
+ * query, which reproduces the incident's slow query.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import knexFactory from 'knex';
+import { createDatabase, type Knex } from '../src/db/knex.js';
+import type { CpuProfile } from '../src/diagnostics/profiler.js';
+import { freePort, waitFor } from '../../test-support/servers.js';
+import { writeFlamegraph } from './flamegraph.js';
+
+const DATABASE = 'profile_seat_map';
+/** Its own Redis database number, so profile runs never leave seat maps where the tests look. */
+const REDIS_DB = 15;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    cache: { type: 'string', default: 'on' },
+    index: { type: 'string', default: 'off' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    /** Requests spread over this many timeslots: one popular concert's dates. */
+    timeslots: { type: 'string', default: '10' },
+  },
+});
+
+function fail(message: string): never {
+  console.error(
+    `${message}\nusage: npm run profile -- seat-map [--cache on|off] [--index on|off] [--seconds N] [--connections N] [--timeslots N]`,
+  );
+  process.exit(2);
+}
+
+function onOff(name: string, value: string | undefined): boolean {
+  if (value !== 'on' && value !== 'off') fail(`--${name} must be on or off, got ${value}`);
+  return value === 'on';
+}
+
+function count(name: string, value: string | undefined, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    fail(`--${name} must be an integer from 1 to ${max}, got ${value}`);
+  return n;
+}
+
+if (positionals[0] !== 'seat-map' || positionals.length !== 1) fail('the only scenario is seat-map');
+const cache = onOff('cache', values.cache);
+const index = onOff('index', values.index);
+const seconds = count('seconds', values.seconds, 60);
+const connections = count('connections', values.connections, 1000);
+const hotTimeslots = count('timeslots', values.timeslots, 10_000);
+
+/** Starts the shared servers if needed and reads their URLs (`scripts/services.sh env`). */
+function sharedServices(): { databaseUrl: string; redisUrl: string } {
+  execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'inherit' });
+  const env = Object.fromEntries(
+    execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.match(/^export (\w+)=(.*)$/))
+      .filter((match) => match !== null)
+      .map((match) => [match[1]!, match[2]!]),
+  );
+  if (!env.DATABASE_URL || !env.REDIS_URL)
+    throw new Error('scripts/services.sh env printed no DATABASE_URL or REDIS_URL');
+  return { databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL };
+}
+
+/** The profile database, created and seeded on first use, with or without the seat-map index. */
+async function prepareDatabase(sharedUrl: string): Promise<{ url: string; timeslotIds: number[] }> {
+  const admin = knexFactory({ client: 'pg', connection: sharedUrl, pool: { min: 0, max: 1 } });
+  try {
+    const { rows } = await admin.raw<{ rows: unknown[] }>('select 1 from pg_database where datname = ?', [
+      DATABASE,
+    ]);
+    if (rows.length === 0) await admin.raw(`create database ${DATABASE}`);
+  } finally {
+    await admin.destroy();
+  }
+  const url = Object.assign(new URL(sharedUrl), { pathname: `/${DATABASE}` }).toString();
+  const db = createDatabase({ url, poolMin: 0, poolMax: 1, acquireTimeoutMs: 10_000, statementTimeoutMs: 0 });
+  try {
+    await db.migrate.latest();
+    const [{ concerts }] = (await db('concerts').count({ concerts: '*' })) as [{ concerts: string }];
+    if (Number(concerts) === 0)
+      execFileSync('npm', ['run', 'seed'], { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } });
+    await setSeatMapIndex(db, index);
+    const timeslotIds = (await db('timeslots').orderBy('id').limit(hotTimeslots).pluck('id')).map(Number);
+    return { url, timeslotIds };
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function setSeatMapIndex(db: Knex, wanted: boolean): Promise<void> {
+  const { rows } = await db.raw<{ rows: unknown[] }>(
+    `select 1 from pg_constraint where conname = 'seats_timeslot_number_key'`,
+  );
+  if (wanted && rows.length === 0) {
+    await db.raw('alter table seats add constraint seats_timeslot_number_key unique (timeslot_id, number)');
+  } else if (!wanted && rows.length > 0) {
+    await db.raw('alter table seats drop constraint seats_timeslot_number_key');
+  }
+  await db.raw('analyze seats');
+}
+
+async function startService(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), WORKERS: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await Promise.race([
+    waitFor(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'the service to be ready'),
+    exited.then(() => Promise.reject(new Error('the service exited before it was ready'))),
+  ]);
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const { databaseUrl, redisUrl } = sharedServices();
+const { url: profileDatabaseUrl, timeslotIds } = await prepareDatabase(databaseUrl);
+const secrets = await mkdtemp(path.join(os.tmpdir(), 'profile-'));
+const token = randomBytes(24).toString('hex');
+await writeFile(path.join(secrets, 'admin-token'), token, { mode: 0o600 });
+const service = await startService({
+  DATABASE_URL: profileDatabaseUrl,
+  REDIS_URL: Object.assign(new URL(redisUrl), { pathname: `/${REDIS_DB}` }).toString(),
+  SEATMAP_CACHE_ENABLED: String(cache),
+  ADMIN_TOKEN_FILE: path.join(secrets, 'admin-token'),
+  MIGRATE_ON_START: 'false',
+  SEED_DEMO_DATA: 'false',
+});
+
+try {
+  const warmupSeconds = 2;
+  const load = autocannon({
+    url: service.url,
+    connections,
+    duration: warmupSeconds + seconds + 1,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          path: `/v1/timeslots/${timeslotIds[Math.floor(Math.random() * timeslotIds.length)]}/seats`,
+        }),
+      },
+    ],
+  });
+  await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
+  const response = await fetch(`${service.url}/admin/profile?seconds=${seconds}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok)
+    throw new Error(`POST /admin/profile answered ${response.status}: ${await response.text()}`);
+  const profile = (await response.json()) as CpuProfile;
+  const result = await load;
+
+  const name = `seat-map-cache-${cache ? 'on' : 'off'}-index-${index ? 'on' : 'off'}`;
+  const folder = path.join('reports', 'profiles');
+  await mkdir(folder, { recursive: true });
+  const profilePath = path.join(folder, `${name}.cpuprofile`);
+  await writeFile(profilePath, JSON.stringify(profile));
+  const { latency, requests } = result;
+  const failed = result.non2xx + result.errors; // errors include timeouts
+  const load_ = `${connections} connections: ${Math.round(requests.average)} req/s, p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms, ${failed} failed`;
+  const report = await writeFlamegraph(profile, path.join(folder, `${name}.svg`), {
+    title: `Seat map under load: cache ${cache ? 'on' : 'off'}, seat-map index ${index ? 'on' : 'off'}`,
+    subtitle: load_,
+  });
+  console.log(
+    [`profile: ${profilePath}`, report, `load over the whole run (${result.duration} s): ${load_}`].join(
+      '\n',
+    ),
+  );
+} finally {
+  await service.stop();
+  await rm(secrets, { recursive: true, force: true });
+}
