@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Alertmanager } from './src/alertmanager.js';
+import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
 import { Bundle } from './src/bundle.js';
 import { loadMonitoringFiles, type MonitoringFiles } from './src/monitoring-files.js';
@@ -24,6 +25,7 @@ export function buildBundle(
   monitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
 ): Bundle {
   return new Bundle(values)
+    .add('00-crds', (c, v) => new AlertScalerCrd(c, 'alertscaler-crd', v), { namespaced: false })
     .add('01-namespace', (c, v) => new BundleNamespace(c, 'namespace', v), { namespaced: false })
     .add('10-postgres', (c, v) => new Postgres(c, 'postgres', v))
     .add('20-redis', (c, v) => new Redis(c, 'redis', v))
@@ -33,6 +35,7 @@ export function buildBundle(
       '50-alertmanager',
       (c, v) => new Alertmanager(c, 'alertmanager', { values: v, config: monitoring.alertmanagerConfig }),
     )
+    .add('55-alertscaler', (c, v) => new AlertScalerController(c, 'alertscaler', v))
     .add('60-network-policies', (c, v) => new NetworkPolicies(c, 'network-policies', v))
     .add(
       'optional/70-load-tests',

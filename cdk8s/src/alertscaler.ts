@@ -1,0 +1,224 @@
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import {
+  alertScalerSpecSchema,
+  API_VERSION,
+  crdManifest,
+  GROUP,
+  KIND,
+  PLURAL,
+  type AlertScalerSpecInput,
+} from '../../controller/src/api/alertscaler.js';
+import { DEFAULT_RULE_PARAMS } from '../../monitoring/src/rules.js';
+import { serviceImage } from './booking-service.js';
+import {
+  containerSecurityContext,
+  emptyDir,
+  httpProbe,
+  podSecurityContext,
+  resourceRequirements,
+} from './common.js';
+import { APPS, appLabels, appMetadata, selectorLabels } from './labels.js';
+import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
+import type { BundleValues } from './values.js';
+
+/** The alert the default AlertScaler reacts to (monitoring/src/rules.ts), routed by its `autoscale` label. */
+export const SCALING_ALERT = 'BookingHighP90Latency';
+const SECRETS_DIR = '/etc/alertscaler/secrets';
+const LEASE_NAME = 'alertscaler-leader';
+/** Two replicas: any one accepts webhooks; the Lease makes exactly one of them scale. */
+const CONTROLLER_REPLICAS = 2;
+const CONTROLLER_RESOURCES = {
+  requests: { cpu: '50m', memory: '96Mi' },
+  limits: { cpu: '250m', memory: '192Mi' },
+};
+
+/**
+ * The Role, rule by rule: exactly the calls the controller makes (controller/test/cluster.test.ts runs
+ * the controller under it and checks that broader calls are refused).
+ */
+export const CONTROLLER_RULES: k8s.PolicyRule[] = [
+  // targets/kube-scale.ts: read-modify-write of /scale.
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update'] },
+  // reconcile/kube-store.ts: the list+watch cache and fresh reads; status compare-and-swap writes.
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['update'] },
+  // reconcile/events.ts.
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  // leader.ts: create cannot be limited to a name; reading and renewing can.
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: [LEASE_NAME],
+    verbs: ['get', 'update'],
+  },
+];
+
+/** The CustomResourceDefinition (cluster-scoped: goes into charts/00-crds), derived from the controller's zod schema. */
+export class AlertScalerCrd extends Construct {
+  readonly crd: ApiObject;
+
+  constructor(scope: Construct, id: string, values: BundleValues) {
+    super(scope, id);
+    const { apiVersion, kind, metadata, ...rest } = crdManifest() as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string };
+    };
+    this.crd = new ApiObject(this, 'crd', {
+      apiVersion,
+      kind,
+      metadata: { ...metadata, labels: appLabels(values, 'alertscaler') },
+      ...rest,
+    });
+  }
+}
+
+/** The default AlertScaler: the booking service between its configured replicas and maxReplicas. */
+export function defaultAlertScalerSpec(values: BundleValues): AlertScalerSpecInput {
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APPS.bookingService.name },
+    alerts: [
+      {
+        alertName: SCALING_ALERT,
+        matchers: [
+          { name: 'autoscale', op: '=', value: DEFAULT_RULE_PARAMS.autoscaleTarget },
+          { name: 'namespace', op: '=', value: values.namespace },
+        ],
+      },
+    ],
+    minReplicas: values.service.replicas,
+    maxReplicas: values.service.maxReplicas,
+    // 2 pods at a time, then 3 minutes: the p90 over the 5 m rate window needs that long to show the effect.
+    scaleUp: { step: { type: 'Pods', value: 2 }, cooldownSeconds: 180 },
+    // Give back one pod at a time, only after 10 quiet minutes, and 5 minutes apart: flapping costs more than pods.
+    scaleDown: { step: { type: 'Pods', value: 1 }, stabilizationWindowSeconds: 600, cooldownSeconds: 300 },
+    paused: false,
+    dryRun: false,
+  };
+}
+
+/**
+ * The controller: ServiceAccount + Role + RoleBinding, Deployment (webhook, /metrics and probes on 8080),
+ * Service `alertscaler:8080` (Alertmanager's webhook URL), and the default AlertScaler. The webhook token
+ * is the same Secret key Alertmanager sends (`alertmanager-secrets/controller-webhook-token`), so the two
+ * cannot disagree.
+ */
+export class AlertScalerController extends Construct {
+  readonly deployment: k8s.KubeDeployment;
+  readonly role: k8s.KubeRole;
+  readonly scaler: ApiObject;
+
+  constructor(scope: Construct, id: string, values: BundleValues) {
+    super(scope, id);
+    const name = APPS.alertscaler.name;
+    const metadata = () => appMetadata(values, 'alertscaler');
+    const selector = selectorLabels(values, 'alertscaler');
+    const tokenKey = SECRETS.alertmanager.keys.controllerWebhookToken;
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata() });
+    this.role = new k8s.KubeRole(this, 'role', { metadata: metadata(), rules: CONTROLLER_RULES });
+    new k8s.KubeRoleBinding(this, 'role-binding', {
+      metadata: metadata(),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: values.namespace }],
+    });
+
+    const fieldEnv = (envName: string, fieldPath: string): k8s.EnvVar => ({
+      name: envName,
+      valueFrom: { fieldRef: { fieldPath } },
+    });
+    const env: Record<string, string> = {
+      MODE: 'kubernetes',
+      HOST: '0.0.0.0',
+      PORT: String(PORTS.alertscaler),
+      LOG_LEVEL: values.service.logLevel,
+      WEBHOOK_TOKEN_FILE: `${SECRETS_DIR}/${tokenKey}`,
+      ALERTMANAGER_URL: `http://${APPS.alertmanager.name}:${PORTS.alertmanager}`,
+      LEASE_NAME,
+    };
+    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: metadata(),
+      spec: {
+        replicas: CONTROLLER_REPLICAS,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: appLabels(values, 'alertscaler') },
+          spec: {
+            serviceAccountName: name,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(APP_UID),
+            containers: [
+              {
+                name,
+                image: serviceImage(values),
+                imagePullPolicy: values.image.pullPolicy,
+                command: [...COMMANDS.controller],
+                env: [
+                  ...Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
+                  fieldEnv('NAMESPACE', 'metadata.namespace'),
+                  fieldEnv('POD_NAME', 'metadata.name'),
+                ],
+                ports: [{ name: 'http', containerPort: PORTS.alertscaler, protocol: 'TCP' }],
+                resources: resourceRequirements(CONTROLLER_RESOURCES),
+                securityContext: containerSecurityContext(),
+                livenessProbe: httpProbe('/livez', 'http', {
+                  periodSeconds: 10,
+                  failureThreshold: 3,
+                  timeoutSeconds: 2,
+                }),
+                readinessProbe: httpProbe('/readyz', 'http', {
+                  periodSeconds: 5,
+                  failureThreshold: 2,
+                  timeoutSeconds: 2,
+                }),
+                volumeMounts: [
+                  { name: 'secrets', mountPath: SECRETS_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              {
+                name: 'secrets',
+                secret: {
+                  secretName: SECRETS.alertmanager.name,
+                  defaultMode: 0o440,
+                  items: [{ key: tokenKey, path: tokenKey }],
+                },
+              },
+              emptyDir('tmp'),
+            ],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: metadata(),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          {
+            name: 'http',
+            port: PORTS.alertscaler,
+            targetPort: k8s.IntOrString.fromString('http'),
+            protocol: 'TCP',
+          },
+        ],
+      },
+    });
+
+    // Parsed at synth time: the chart cannot carry a spec the controller would reject.
+    const spec = alertScalerSpecSchema.parse(defaultAlertScalerSpec(values));
+    this.scaler = new ApiObject(this, 'default-alertscaler', {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: appMetadata(values, 'alertscaler', { name: APPS.bookingService.name }),
+      spec,
+    });
+  }
+}
