@@ -1,0 +1,254 @@
+/**
+ * Benchmark (not a test): `npm run bench:holds`. On the shared Postgres/Redis of
+ * scripts/services.sh, in a database of its own:
+ * (1) holds per second on distinct seats over HTTP (autocannon against the real service in a
+ *     child process), next to the same SQL run straight against Postgres (pgbench with a
+ *     custom script, or a raw pg loop when pgbench is missing) as the ceiling;
+ * (2) the lock experiment's three counter strategies at 100 concurrent clients.
+ * BENCH_SECONDS (default 10) sets each run's length; BENCH_CONNECTIONS (default 50) phase 1's.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createTestDatabase } from '../../test-support/databases.js';
+import { freePort, waitFor } from '../../test-support/servers.js';
+import { HOLD_SQL } from '../src/reservations/queries.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SEATS = 400_000;
+
+const services = execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' });
+const env = Object.fromEntries([...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+const database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: SEATS }, env.DATABASE_URL);
+const { db } = database;
+const [{ min, max }] = (await db('seats').min({ min: 'id' }).max({ max: 'id' })) as [{ min: string; max: string }];
+const firstSeat = Number(min);
+const timeslotId = Number((await db('timeslots').first('id')).id);
+if (Number(max) - firstSeat + 1 !== SEATS) throw new Error('seat ids are not contiguous');
+
+const reset = () =>
+  db.raw(`truncate reservations cascade; update seats set status = 'AVAILABLE', hold_expires_at = null where status <> 'AVAILABLE'`);
+
+interface Row {
+  name: string;
+  perSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+}
+const rows: Row[] = [];
+
+// ---- (1a) the ceiling: the hold's SQL straight against Postgres ------------------------------
+const BARE_UPDATE = `update seats set status = 'HELD', hold_expires_at = now() + make_interval(secs => :ttl)
+  where id = :seatId and timeslot_id = :timeslotId
+    and (status = 'AVAILABLE' or (status = 'HELD' and hold_expires_at <= now()))`;
+
+function pgbenchBinary(): string | undefined {
+  const candidates = ['/usr/bin/pgbench', ...(env.BOOKING_PG_BINDIR ? [path.join(env.BOOKING_PG_BINDIR, 'pgbench')] : [])];
+  return candidates.find(existsSync);
+}
+
+/** Each client walks its own stride of seat ids, so every transaction hits a distinct free seat. */
+function pgbenchScript(sql: string): string {
+  return [
+    '\\set n :n + 1',
+    `\\set seatId ${firstSeat} + :client_id + (:n - 1) * ${CONNECTIONS}`,
+    `${sql.replace(/\s+/g, ' ').trim()};`,
+  ].join('\n');
+}
+
+async function pgbench(name: string, sql: string): Promise<void> {
+  const binary = pgbenchBinary()!;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-holds-'));
+  const script = path.join(dir, 'hold.sql');
+  writeFileSync(script, pgbenchScript(sql));
+  const url = new URL(database.url);
+  const output = execFileSync(
+    binary,
+    [
+      '-n', '-M', 'prepared', '-c', String(CONNECTIONS), '-j', '2', '-T', String(SECONDS), '-r', '-f', script,
+      '-D', 'n=0', '-D', 'ttl=300', '-D', `timeslotId=${timeslotId}`, '-D', 'userId=1',
+      '--log', `--log-prefix=${path.join(dir, 'log')}`,
+      '-h', url.hostname, '-p', url.port, '-U', decodeURIComponent(url.username), url.pathname.slice(1),
+    ],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) }, cwd: dir },
+  );
+  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1]);
+  const failed = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
+  // The per-transaction logs (client, tx, latency µs, ...) give the percentiles.
+  const latencies = execFileSync('bash', ['-c', `cat ${dir}/log.*`], { encoding: 'utf8', maxBuffer: 1 << 30 })
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split(' ')[2]) / 1000);
+  rows.push({ name, perSecond: tps, ...percentiles(latencies), errors: failed });
+}
+
+/** The fallback ceiling: CONNECTIONS pg clients in a loop, same SQL, same distinct seats. */
+async function pgLoop(name: string, sql: string): Promise<void> {
+  const text = sql.replace(/:(\w+)/g, (_, variable: string) => `$${['ttl', 'seatId', 'timeslotId', 'userId'].indexOf(variable) + 1}`);
+  let next = firstSeat;
+  const latencies: number[] = [];
+  const deadline = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      while (Date.now() < deadline) {
+        const started = performance.now();
+        await client.query({ name, text, values: [300, next++, timeslotId, 1] });
+        latencies.push(performance.now() - started);
+      }
+      await client.end();
+    }),
+  );
+  rows.push({ name, perSecond: latencies.length / SECONDS, ...percentiles(latencies), errors: 0 });
+}
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+}
+
+// ---- the service, in a process of its own ------------------------------------------------------
+async function startService(extra: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      REDIS_URL: `${env.REDIS_URL}/12`,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'false',
+      QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
+      QUEUE_ADMIT_INTERVAL_MS: '10',
+      QUEUE_ADMIT_PER_INTERVAL: '100000',
+      DB_POOL_MAX: '20',
+      ...extra,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'the service');
+  return { url, child };
+}
+
+async function stopService(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function activeTokens(url: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let userId = 1; userId <= count; userId++) {
+    const response = await fetch(`${url}/v1/queue/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId }),
+    });
+    tokens.push(((await response.json()) as { token: string }).token);
+  }
+  await waitFor(
+    async () => {
+      const states = await Promise.all(
+        tokens.map(async (token) => (await fetch(`${url}/v1/queue/tokens/current`, { headers: { 'Queue-Token': token } })).json()),
+      );
+      return states.every((state) => (state as { state: string }).state === 'ACTIVE');
+    },
+    30_000,
+    'active tokens',
+  );
+  return tokens;
+}
+
+async function cannon(name: string, options: autocannon.Options, expected: number): Promise<void> {
+  const result = await autocannon({ duration: SECONDS, ...options });
+  const wrong = result.non2xx + result.errors + result.timeouts;
+  rows.push({
+    name,
+    perSecond: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    errors: wrong,
+  });
+  if (result['2xx'] === 0) throw new Error(`${name}: no ${expected} at all`);
+}
+
+// ---- run ----------------------------------------------------------------------------------------
+const ceilingRunner = pgbenchBinary() ? pgbench : pgLoop;
+const ceilingTool = pgbenchBinary() ? 'pgbench' : 'pg client loop';
+const prefix = pgbenchBinary() ? `${ceilingTool}:` : `${ceilingTool}:`;
+await ceilingRunner(`${prefix} conditional UPDATE alone`, BARE_UPDATE);
+await reset();
+await ceilingRunner(`${prefix} the hold statement (UPDATE + expire + INSERT)`, HOLD_SQL);
+await reset();
+
+const service = await startService({});
+try {
+  const tokens = await activeTokens(service.url, 100);
+  let seat = firstSeat;
+  let request = 0;
+  await cannon(
+    'HTTP POST /v1/reservations (token check + hold + seat-map invalidation)',
+    {
+      url: `${service.url}/v1/reservations`,
+      connections: CONNECTIONS,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      setupClient: (client) => {
+        client.setHeaders({ 'content-type': 'application/json', 'queue-token': tokens[request++ % tokens.length]! });
+      },
+      requests: [
+        {
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ timeslotId, seatId: seat++ }) }),
+        },
+      ],
+    },
+    201,
+  );
+} finally {
+  await stopService(service.child);
+}
+const http = rows.at(-1)!;
+const [bare, full] = rows;
+
+const experiment = await startService({ EXPERIMENTS_ENABLED: 'true' });
+const counterRows: Row[] = [];
+try {
+  for (const strategy of ['pessimistic', 'atomic', 'redis']) {
+    await cannon(
+      `counter strategy=${strategy}`,
+      { url: `${experiment.url}/v1/experiments/counter?strategy=${strategy}`, method: 'POST', connections: 100 },
+      200,
+    );
+    counterRows.push(rows.pop()!);
+  }
+} finally {
+  await stopService(experiment.child);
+}
+await database.drop();
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : 'n/a');
+const table = (title: string, list: Row[]) =>
+  [
+    `| ${title} | per second | p50 ms | p90 ms | p99 ms | errors / non-2xx |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...list.map((r) => `| ${r.name} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${r.errors} |`),
+  ].join('\n');
+
+console.log(`\n${SECONDS} s per run, ${CONNECTIONS} connections for holds, 100 for counters; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+console.log(table('Holds on distinct seats', rows));
+console.log(
+  `\nHTTP / ceiling: ${(http.perSecond / bare!.perSecond).toFixed(2)} of the bare conditional UPDATE, ` +
+    `${(http.perSecond / full!.perSecond).toFixed(2)} of the same hold statement (target >= 0.5)\n`,
+);
+console.log(table('Lock experiment, 100 clients', counterRows));
+process.exit(0);
