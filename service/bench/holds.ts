@@ -22,16 +22,25 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SEATS = 400_000;
 
 const services = execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' });
-const env = Object.fromEntries([...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
-const database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: SEATS }, env.DATABASE_URL);
+const env = Object.fromEntries(
+  [...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+);
+const database = await createTestDatabase(
+  { concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: SEATS },
+  env.DATABASE_URL,
+);
 const { db } = database;
-const [{ min, max }] = (await db('seats').min({ min: 'id' }).max({ max: 'id' })) as [{ min: string; max: string }];
+const [{ min, max }] = (await db('seats').min({ min: 'id' }).max({ max: 'id' })) as [
+  { min: string; max: string },
+];
 const firstSeat = Number(min);
 const timeslotId = Number((await db('timeslots').first('id')).id);
 if (Number(max) - firstSeat + 1 !== SEATS) throw new Error('seat ids are not contiguous');
 
 const reset = () =>
-  db.raw(`truncate reservations cascade; update seats set status = 'AVAILABLE', hold_expires_at = null where status <> 'AVAILABLE'`);
+  db.raw(
+    `truncate reservations cascade; update seats set status = 'AVAILABLE', hold_expires_at = null where status <> 'AVAILABLE'`,
+  );
 
 interface Row {
   name: string;
@@ -49,7 +58,10 @@ const BARE_UPDATE = `update seats set status = 'HELD', hold_expires_at = now() +
     and (status = 'AVAILABLE' or (status = 'HELD' and hold_expires_at <= now()))`;
 
 function pgbenchBinary(): string | undefined {
-  const candidates = ['/usr/bin/pgbench', ...(env.BOOKING_PG_BINDIR ? [path.join(env.BOOKING_PG_BINDIR, 'pgbench')] : [])];
+  const candidates = [
+    '/usr/bin/pgbench',
+    ...(env.BOOKING_PG_BINDIR ? [path.join(env.BOOKING_PG_BINDIR, 'pgbench')] : []),
+  ];
   return candidates.find(existsSync);
 }
 
@@ -71,10 +83,35 @@ async function pgbench(name: string, sql: string): Promise<void> {
   const output = execFileSync(
     binary,
     [
-      '-n', '-M', 'prepared', '-c', String(CONNECTIONS), '-j', '2', '-T', String(SECONDS), '-r', '-f', script,
-      '-D', 'n=0', '-D', 'ttl=300', '-D', `timeslotId=${timeslotId}`, '-D', 'userId=1',
-      '--log', `--log-prefix=${path.join(dir, 'log')}`,
-      '-h', url.hostname, '-p', url.port, '-U', decodeURIComponent(url.username), url.pathname.slice(1),
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(CONNECTIONS),
+      '-j',
+      '2',
+      '-T',
+      String(SECONDS),
+      '-r',
+      '-f',
+      script,
+      '-D',
+      'n=0',
+      '-D',
+      'ttl=300',
+      '-D',
+      `timeslotId=${timeslotId}`,
+      '-D',
+      'userId=1',
+      '--log',
+      `--log-prefix=${path.join(dir, 'log')}`,
+      '-h',
+      url.hostname,
+      '-p',
+      url.port,
+      '-U',
+      decodeURIComponent(url.username),
+      url.pathname.slice(1),
     ],
     { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) }, cwd: dir },
   );
@@ -90,7 +127,10 @@ async function pgbench(name: string, sql: string): Promise<void> {
 
 /** The fallback ceiling: CONNECTIONS pg clients in a loop, same SQL, same distinct seats. */
 async function pgLoop(name: string, sql: string): Promise<void> {
-  const text = sql.replace(/:(\w+)/g, (_, variable: string) => `$${['ttl', 'seatId', 'timeslotId', 'userId'].indexOf(variable) + 1}`);
+  const text = sql.replace(
+    /:(\w+)/g,
+    (_, variable: string) => `$${['ttl', 'seatId', 'timeslotId', 'userId'].indexOf(variable) + 1}`,
+  );
   let next = firstSeat;
   const latencies: number[] = [];
   const deadline = Date.now() + SECONDS * 1000;
@@ -158,7 +198,9 @@ async function activeTokens(url: string, count: number): Promise<string[]> {
   await waitFor(
     async () => {
       const states = await Promise.all(
-        tokens.map(async (token) => (await fetch(`${url}/v1/queue/tokens/current`, { headers: { 'Queue-Token': token } })).json()),
+        tokens.map(async (token) =>
+          (await fetch(`${url}/v1/queue/tokens/current`, { headers: { 'Queue-Token': token } })).json(),
+        ),
       );
       return states.every((state) => (state as { state: string }).state === 'ACTIVE');
     },
@@ -204,7 +246,10 @@ try {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       setupClient: (client) => {
-        client.setHeaders({ 'content-type': 'application/json', 'queue-token': tokens[request++ % tokens.length]! });
+        client.setHeaders({
+          'content-type': 'application/json',
+          'queue-token': tokens[request++ % tokens.length]!,
+        });
       },
       requests: [
         {
@@ -226,7 +271,11 @@ try {
   for (const strategy of ['pessimistic', 'atomic', 'redis']) {
     await cannon(
       `counter strategy=${strategy}`,
-      { url: `${experiment.url}/v1/experiments/counter?strategy=${strategy}`, method: 'POST', connections: 100 },
+      {
+        url: `${experiment.url}/v1/experiments/counter?strategy=${strategy}`,
+        method: 'POST',
+        connections: 100,
+      },
       200,
     );
     counterRows.push(rows.pop()!);
@@ -241,10 +290,18 @@ const table = (title: string, list: Row[]) =>
   [
     `| ${title} | per second | p50 ms | p90 ms | p99 ms | errors / non-2xx |`,
     '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...list.map((r) => `| ${r.name} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${r.errors} |`),
+    ...list.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${r.errors} |`,
+    ),
   ].join('\n');
 
-console.log(`\n${SECONDS} s per run, ${CONNECTIONS} connections for holds, 100 for counters; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+console.log(
+  `\n${SECONDS} s per run, ${CONNECTIONS} connections for holds, 100 for counters; ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}\n`,
+);
 console.log(table('Holds on distinct seats', rows));
 console.log(
   `\nHTTP / ceiling: ${(http.perSecond / bare!.perSecond).toFixed(2)} of the bare conditional UPDATE, ` +

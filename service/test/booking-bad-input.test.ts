@@ -1,10 +1,25 @@
 import fc from 'fast-check';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import type { TestService } from '../../test-support/service.js';
-import { activeToken, bookingEnv, client, privateRedisDb, startBookingService, type Client } from './booking-support.js';
+import {
+  activeToken,
+  bookingEnv,
+  client,
+  privateRedisDb,
+  startBookingService,
+  type Client,
+} from './booking-support.js';
 
 const BODY_LIMIT = 2_048;
-const TABLES = ['seats', 'reservations', 'wallets', 'wallet_ledger', 'payments', 'idempotency_keys', 'experiment_counters'];
+const TABLES = [
+  'seats',
+  'reservations',
+  'wallets',
+  'wallet_ledger',
+  'payments',
+  'idempotency_keys',
+  'experiment_counters',
+];
 
 let database: TestDatabase;
 let running: TestService;
@@ -23,7 +38,14 @@ beforeAll(async () => {
   token = await activeToken(api, 1);
   // Some rows for bad requests to (not) touch: a hold, a wallet with a charge.
   const seat = Number((await database.db('seats').first('id')).id);
-  expect((await api.send('POST', '/v1/reservations', { headers: { 'Queue-Token': token }, body: { timeslotId: 1, seatId: seat } })).status).toBe(201);
+  expect(
+    (
+      await api.send('POST', '/v1/reservations', {
+        headers: { 'Queue-Token': token },
+        body: { timeslotId: 1, seatId: seat },
+      })
+    ).status,
+  ).toBe(201);
   expect((await api.send('POST', '/v1/users/1/balance/charges', { body: { amount: 100 } })).status).toBe(201);
 });
 
@@ -37,13 +59,18 @@ afterAll(async () => {
 async function snapshot(): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
   for (const table of TABLES) {
-    const { rows } = await database.db.raw(`select count(*) as n, md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from ${table} t`);
+    const { rows } = await database.db.raw(
+      `select count(*) as n, md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from ${table} t`,
+    );
     result[table] = rows[0];
   }
   return result;
 }
 
-const unknownId = fc.oneof(fc.integer({ min: 1_000_000, max: 2 ** 40 }), fc.constant(Number.MAX_SAFE_INTEGER));
+const unknownId = fc.oneof(
+  fc.integer({ min: 1_000_000, max: 2 ** 40 }),
+  fc.constant(Number.MAX_SAFE_INTEGER),
+);
 const badId = fc.oneof(
   fc.constantFrom('0', '-1', 'abc', '1.5', '1e3', '99999999999999999999', '%20', '0x10'),
   fc
@@ -62,9 +89,15 @@ const garbageBody = fc.oneof(
   fc.string({ maxLength: 200 }).map((raw) => ({ raw })), // mostly malformed JSON
   fc.constantFrom('{', '{"a":', '[1,', 'nul', '{"userId": 1,}').map((raw) => ({ raw })),
   fc.jsonValue().map((value) => ({ body: value })), // valid JSON of the wrong shape
-  fc.string({ minLength: BODY_LIMIT + 1, maxLength: BODY_LIMIT * 2 }).map((s) => ({ body: { userId: 1, pad: s } })), // too large
+  fc
+    .string({ minLength: BODY_LIMIT + 1, maxLength: BODY_LIMIT * 2 })
+    .map((s) => ({ body: { userId: 1, pad: s } })), // too large
 );
-const badToken = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 300 }), fc.constantFrom('v1.e30.AAAA', 'v1..', 'Bearer x'));
+const badToken = fc.oneof(
+  fc.constant(undefined),
+  fc.string({ maxLength: 300 }),
+  fc.constantFrom('v1.e30.AAAA', 'v1..', 'Bearer x'),
+);
 const badIdempotencyKey = fc.constantFrom('', ' ', 'has space', 'x'.repeat(256), 'ключ');
 
 type Payload = { body?: unknown; raw?: string };
@@ -80,8 +113,18 @@ const withToken = (value: string | undefined): Record<string, string> =>
 
 const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
   garbageBody.map((payload) => ({ method: 'POST', path: '/v1/queue/tokens', payload, headers: {} })),
-  badNumber.map((userId) => ({ method: 'POST', path: '/v1/queue/tokens', payload: { body: { userId } }, headers: {} })),
-  badToken.map((t) => ({ method: 'GET', path: '/v1/queue/tokens/current', payload: {}, headers: withToken(t) })),
+  badNumber.map((userId) => ({
+    method: 'POST',
+    path: '/v1/queue/tokens',
+    payload: { body: { userId } },
+    headers: {},
+  })),
+  badToken.map((t) => ({
+    method: 'GET',
+    path: '/v1/queue/tokens/current',
+    payload: {},
+    headers: withToken(t),
+  })),
   // Holds: bad tokens, bad bodies with a good token, unknown seats with a good token.
   fc.tuple(badToken, unknownId).map(([t, seatId]) => ({
     method: 'POST',
@@ -89,7 +132,12 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     payload: { body: { timeslotId: 1, seatId } },
     headers: withToken(t),
   })),
-  garbageBody.map((payload) => ({ method: 'POST', path: '/v1/reservations', payload, headers: { 'Queue-Token': token } })),
+  garbageBody.map((payload) => ({
+    method: 'POST',
+    path: '/v1/reservations',
+    payload,
+    headers: { 'Queue-Token': token },
+  })),
   fc.tuple(badNumber, badNumber).map(([timeslotId, seatId]) => ({
     method: 'POST',
     path: '/v1/reservations',
@@ -102,12 +150,14 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     payload: { body: { timeslotId, seatId } },
     headers: { 'Queue-Token': token },
   })),
-  fc.tuple(fc.constantFrom('GET', 'DELETE'), fc.oneof(badId, unknownId.map(String)), badToken).map(([method, id, t]) => ({
-    method,
-    path: `/v1/reservations/${id}`,
-    payload: {},
-    headers: withToken(t ?? token),
-  })),
+  fc
+    .tuple(fc.constantFrom('GET', 'DELETE'), fc.oneof(badId, unknownId.map(String)), badToken)
+    .map(([method, id, t]) => ({
+      method,
+      path: `/v1/reservations/${id}`,
+      payload: {},
+      headers: withToken(t ?? token),
+    })),
   // Wallet: bad ids, bad amounts, bad keys.
   badId.map((id) => ({ method: 'GET', path: `/v1/users/${id}/balance`, payload: {}, headers: {} })),
   fc.tuple(fc.oneof(badId, fc.constant('1')), badNumber).map(([id, amount]) => ({
@@ -122,7 +172,12 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     payload: { body: { amount } },
     headers: { 'Idempotency-Key': key.replace(/[^\x20-\x7e]/g, ' ') },
   })),
-  garbageBody.map((payload) => ({ method: 'POST', path: '/v1/users/1/balance/charges', payload, headers: {} })),
+  garbageBody.map((payload) => ({
+    method: 'POST',
+    path: '/v1/users/1/balance/charges',
+    payload,
+    headers: {},
+  })),
   // Payments: bad tokens, bad or unknown reservations.
   fc.tuple(badToken, badNumber).map(([t, reservationId]) => ({
     method: 'POST',
@@ -136,7 +191,12 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     payload: { body: { reservationId } },
     headers: { 'Queue-Token': token },
   })),
-  garbageBody.map((payload) => ({ method: 'POST', path: '/v1/payments', payload, headers: { 'Queue-Token': token } })),
+  garbageBody.map((payload) => ({
+    method: 'POST',
+    path: '/v1/payments',
+    payload,
+    headers: { 'Queue-Token': token },
+  })),
   fc.constantFrom('pessimistic', 'atomic', 'redis').map((strategy) => ({
     method: 'POST',
     path: `/v1/experiments/counter?strategy=${strategy}`,

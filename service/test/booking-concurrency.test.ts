@@ -34,7 +34,10 @@ const seatId = async (timeslotId: number, number: number) =>
   Number((await database.db('seats').where({ timeslot_id: timeslotId, number }).first('id')).id);
 
 const countBy = (statuses: number[]) =>
-  statuses.reduce<Record<number, number>>((counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
+  statuses.reduce<Record<number, number>>(
+    (counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }),
+    {},
+  );
 
 describe('concurrency', () => {
   test('1,000 concurrent holds on one seat: exactly one 201, the rest 409', async () => {
@@ -44,11 +47,16 @@ describe('concurrency', () => {
     try {
       const replies = await Promise.all(
         tokens.map((token) =>
-          stampede.send('POST', '/v1/reservations', { headers: { 'Queue-Token': token }, body: { timeslotId: 1, seatId: seat } }),
+          stampede.send('POST', '/v1/reservations', {
+            headers: { 'Queue-Token': token },
+            body: { timeslotId: 1, seatId: seat },
+          }),
         ),
       );
       expect(countBy(replies.map((reply) => reply.status))).toEqual({ 201: 1, 409: 999 });
-      expect(new Set(replies.filter((r) => r.status === 409).map((r) => r.body.type))).toEqual(new Set(['/problems/seat-unavailable']));
+      expect(new Set(replies.filter((r) => r.status === 409).map((r) => r.body.type))).toEqual(
+        new Set(['/problems/seat-unavailable']),
+      );
     } finally {
       stampede.close();
     }
@@ -61,7 +69,10 @@ describe('concurrency', () => {
     const userId = 20_000;
     const token = await activeToken(api, userId);
     const seat = await seatId(1, 2);
-    const hold = await api.send('POST', '/v1/reservations', { headers: { 'Queue-Token': token }, body: { timeslotId: 1, seatId: seat } });
+    const hold = await api.send('POST', '/v1/reservations', {
+      headers: { 'Queue-Token': token },
+      body: { timeslotId: 1, seatId: seat },
+    });
     expect(hold.status).toBe(201);
     await api.send('POST', `/v1/users/${userId}/balance/charges`, { body: { amount: 1_000_000 } });
 
@@ -89,7 +100,9 @@ describe('concurrency', () => {
     expect(debits).toHaveLength(1);
     expect(await database.db('payments').where('user_id', userId)).toHaveLength(1);
     const price = Number((await database.db('seats').where('id', seat).first('price')).price);
-    expect(Number((await database.db('wallets').where('user_id', userId).first('balance')).balance)).toBe(1_000_000 - price);
+    expect(Number((await database.db('wallets').where('user_id', userId).first('balance')).balance)).toBe(
+      1_000_000 - price,
+    );
     // Once it is done, a late retry replays the one result.
     const late = await api.send('POST', '/v1/payments', {
       headers: { 'Queue-Token': token, 'Idempotency-Key': 'one-payment' },
@@ -101,10 +114,15 @@ describe('concurrency', () => {
   test('a randomized run of clients holding, cancelling, paying and letting holds lapse keeps every invariant', async () => {
     // Short holds and a busy sweeper, so lapses and sweeps race with everything else.
     const churn = await startBookingService(
-      bookingEnv(database.url, await privateRedisDb(sharedRedisUrl(), 9), { HOLD_TTL_SECONDS: '1', SWEEP_INTERVAL_MS: '100' }),
+      bookingEnv(database.url, await privateRedisDb(sharedRedisUrl(), 9), {
+        HOLD_TTL_SECONDS: '1',
+        SWEEP_INTERVAL_MS: '100',
+      }),
     );
     const churnApi = client(churn.url, 64);
-    const seats = (await database.db('seats').where('timeslot_id', 2).orderBy('number').limit(15).pluck('id')).map(Number);
+    const seats = (
+      await database.db('seats').where('timeslot_id', 2).orderBy('number').limit(15).pluck('id')
+    ).map(Number);
     let seed = 42;
     const random = (n: number) => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -119,17 +137,25 @@ describe('concurrency', () => {
         const op = random(10);
         let reply;
         if (op < 4) {
-          reply = await churnApi.send('POST', '/v1/reservations', { headers, body: { timeslotId: 2, seatId: seats[random(seats.length)] } });
+          reply = await churnApi.send('POST', '/v1/reservations', {
+            headers,
+            body: { timeslotId: 2, seatId: seats[random(seats.length)] },
+          });
           if (reply.status === 201) mine.push(reply.body.id);
         } else if (op < 5 && mine.length > 0) {
           reply = await churnApi.send('DELETE', `/v1/reservations/${mine[random(mine.length)]}`, { headers });
         } else if (op < 8 && mine.length > 0) {
           const reservationId = mine[random(mine.length)];
           const key = `pay-${userId}-${reservationId}-${random(2)}`; // sometimes a retry of an earlier key
-          reply = await churnApi.send('POST', '/v1/payments', { headers: { ...headers, 'Idempotency-Key': key }, body: { reservationId } });
+          reply = await churnApi.send('POST', '/v1/payments', {
+            headers: { ...headers, 'Idempotency-Key': key },
+            body: { reservationId },
+          });
           if (reply.status === 201) token = await activeToken(churnApi, userId); // the token is used up
         } else if (op < 9) {
-          reply = await churnApi.send('POST', `/v1/users/${userId}/balance/charges`, { body: { amount: 50_000 + random(200_000) } });
+          reply = await churnApi.send('POST', `/v1/users/${userId}/balance/charges`, {
+            body: { amount: 50_000 + random(200_000) },
+          });
         } else {
           await new Promise((resolve) => setTimeout(resolve, 300)); // let holds lapse
           continue;
@@ -152,14 +178,23 @@ describe('concurrency', () => {
     expect(await invariantViolations(database.db)).toEqual(NO_VIOLATIONS);
     const held = await database.db('seats').where({ timeslot_id: 2, status: 'HELD' });
     expect(held).toEqual([]); // the sweep released every lapsed hold
-    const outcomes = await database.db('reservations').where('timeslot_id', 2).distinct('status').pluck('status');
+    const outcomes = await database
+      .db('reservations')
+      .where('timeslot_id', 2)
+      .distinct('status')
+      .pluck('status');
     expect(outcomes.sort()).toEqual(expect.arrayContaining(['CONFIRMED', 'EXPIRED']));
   });
 
   test('two sweepers at once release every lapsed hold exactly once', async () => {
     const seats = await database.db('seats').where('timeslot_id', 3).orderBy('number').pluck('id');
     for (const [index, id] of seats.entries()) {
-      await holdSeat(database.db, { seatId: Number(id), timeslotId: 3, userId: 40_000 + index, ttlSeconds: 60 });
+      await holdSeat(database.db, {
+        seatId: Number(id),
+        timeslotId: 3,
+        userId: 40_000 + index,
+        ttlSeconds: 60,
+      });
     }
     await database.db.raw(
       `update seats set hold_expires_at = now() - interval '1 second' where timeslot_id = 3;
@@ -168,7 +203,9 @@ describe('concurrency', () => {
     const env = bookingEnv(database.url, undefined, { SWEEP_BATCH_SIZE: '25', SWEEP_INTERVAL_MS: '3600000' });
     const replicas = await Promise.all([startBookingService(env), startBookingService(env)]);
     try {
-      const [first, second] = await Promise.all(replicas.map((replica) => replica.service.sweeper.sweepOnce()));
+      const [first, second] = await Promise.all(
+        replicas.map((replica) => replica.service.sweeper.sweepOnce()),
+      );
       expect(first!['lapsed-holds']! + second!['lapsed-holds']!).toBe(SEATS);
       expect(first!['lapsed-holds']).toBeGreaterThan(0);
       expect(second!['lapsed-holds']).toBeGreaterThan(0);
@@ -181,7 +218,11 @@ describe('concurrency', () => {
       await Promise.all(replicas.map((replica) => replica.close()));
     }
     expect(await database.db('seats').where({ timeslot_id: 3 }).whereNot('status', 'AVAILABLE')).toEqual([]);
-    const statuses = await database.db('reservations').where('timeslot_id', 3).distinct('status').pluck('status');
+    const statuses = await database
+      .db('reservations')
+      .where('timeslot_id', 3)
+      .distinct('status')
+      .pluck('status');
     expect(statuses).toEqual(['EXPIRED']);
   });
 });

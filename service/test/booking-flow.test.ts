@@ -1,6 +1,13 @@
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import type { TestService } from '../../test-support/service.js';
-import { activeToken, bookingEnv, client, privateRedisDb, startBookingService, type Client } from './booking-support.js';
+import {
+  activeToken,
+  bookingEnv,
+  client,
+  privateRedisDb,
+  startBookingService,
+  type Client,
+} from './booking-support.js';
 import { issueToken } from '../src/queue/tokens.js';
 
 let database: TestDatabase;
@@ -34,7 +41,10 @@ describe('booking flow', () => {
     const before = await api.send('GET', '/v1/timeslots/1/seats');
     expect(before.body.seats[0].status).toBe('AVAILABLE');
 
-    const hold = await api.send('POST', '/v1/reservations', { headers: withToken(token), body: { timeslotId: 1, seatId } });
+    const hold = await api.send('POST', '/v1/reservations', {
+      headers: withToken(token),
+      body: { timeslotId: 1, seatId },
+    });
     expect(hold.status).toBe(201);
     expect(hold.body).toMatchObject({ seatId, timeslotId: 1, userId: 101, status: 'HELD' });
     expect(Date.parse(hold.body.expiresAt) - Date.now()).toBeGreaterThan(250_000);
@@ -42,18 +52,31 @@ describe('booking flow', () => {
     expect((await api.send('GET', '/v1/timeslots/1/seats')).body.seats[0].status).toBe('HELD');
 
     const other = await activeToken(api, 202);
-    const lost = await api.send('POST', '/v1/reservations', { headers: withToken(other), body: { timeslotId: 1, seatId } });
+    const lost = await api.send('POST', '/v1/reservations', {
+      headers: withToken(other),
+      body: { timeslotId: 1, seatId },
+    });
     expect(lost.status).toBe(409);
     expect(lost.type).toMatch(/problem\+json/);
     expect(lost.body.type).toBe('/problems/seat-unavailable');
 
     const reservationId = hold.body.id as number;
-    expect((await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(token) })).body.status).toBe('HELD');
-    expect((await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(other) })).status).toBe(404);
-    const foreignPay = await api.send('POST', '/v1/payments', { headers: withToken(other), body: { reservationId } });
+    expect(
+      (await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(token) })).body.status,
+    ).toBe('HELD');
+    expect(
+      (await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(other) })).status,
+    ).toBe(404);
+    const foreignPay = await api.send('POST', '/v1/payments', {
+      headers: withToken(other),
+      body: { reservationId },
+    });
     expect([foreignPay.status, foreignPay.body.type]).toEqual([409, '/problems/reservation-foreign']);
 
-    const poor = await api.send('POST', '/v1/payments', { headers: withToken(token), body: { reservationId } });
+    const poor = await api.send('POST', '/v1/payments', {
+      headers: withToken(token),
+      body: { reservationId },
+    });
     expect([poor.status, poor.body.type]).toEqual([402, '/problems/insufficient-balance']);
 
     const charge = await api.send('POST', '/v1/users/101/balance/charges', {
@@ -71,15 +94,18 @@ describe('booking flow', () => {
     expect(paid.body).toMatchObject({ reservationId, amount: price, balance: 500 });
     expect((await api.send('GET', '/v1/users/101/balance')).body.balance).toBe(500);
     expect((await api.send('GET', '/v1/timeslots/1/seats')).body.seats[0].status).toBe('SOLD');
-    expect((await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(token) })).body.status).toBe(
-      'CONFIRMED',
-    );
+    expect(
+      (await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(token) })).body.status,
+    ).toBe('CONFIRMED');
 
     // The token is used up: no more holds, and it says so.
     const status = await api.send('GET', '/v1/queue/tokens/current', { headers: withToken(token) });
     expect([status.status, status.body.type]).toEqual([401, '/problems/queue-token-expired']);
     const { seatId: another } = await seat(1, 2);
-    const afterPay = await api.send('POST', '/v1/reservations', { headers: withToken(token), body: { timeslotId: 1, seatId: another } });
+    const afterPay = await api.send('POST', '/v1/reservations', {
+      headers: withToken(token),
+      body: { timeslotId: 1, seatId: another },
+    });
     expect(afterPay.status).toBe(401);
     // ...but a retry of the payment with its key still replays the first result.
     const replay = await api.send('POST', '/v1/payments', {
@@ -87,20 +113,28 @@ describe('booking flow', () => {
       body: { reservationId },
     });
     expect([replay.status, replay.body]).toEqual([201, paid.body]);
-    expect(await database.db('payments').where('reservation_id', reservationId).count({ n: '*' })).toEqual([{ n: '1' }]);
+    expect(await database.db('payments').where('reservation_id', reservationId).count({ n: '*' })).toEqual([
+      { n: '1' },
+    ]);
   });
 
   test('cancelling a hold frees the seat and cancelling again is a no-op', async () => {
     const token = await activeToken(api, 303);
     const { seatId } = await seat(2, 5);
-    const hold = await api.send('POST', '/v1/reservations', { headers: withToken(token), body: { timeslotId: 2, seatId } });
+    const hold = await api.send('POST', '/v1/reservations', {
+      headers: withToken(token),
+      body: { timeslotId: 2, seatId },
+    });
     expect(hold.status).toBe(201);
     const path = `/v1/reservations/${hold.body.id}`;
     expect((await api.send('DELETE', path, { headers: withToken(token) })).status).toBe(204);
     expect((await api.send('DELETE', path, { headers: withToken(token) })).status).toBe(204);
     expect((await api.send('GET', path, { headers: withToken(token) })).body.status).toBe('CANCELLED');
     expect(await database.db('seats').where('id', seatId).first('status')).toEqual({ status: 'AVAILABLE' });
-    const again = await api.send('POST', '/v1/reservations', { headers: withToken(token), body: { timeslotId: 2, seatId } });
+    const again = await api.send('POST', '/v1/reservations', {
+      headers: withToken(token),
+      body: { timeslotId: 2, seatId },
+    });
     expect(again.status).toBe(201);
   });
 
@@ -108,13 +142,28 @@ describe('booking flow', () => {
     const first = await activeToken(api, 404);
     const second = await activeToken(api, 405);
     const { seatId } = await seat(2, 6);
-    const hold = await api.send('POST', '/v1/reservations', { headers: withToken(first), body: { timeslotId: 2, seatId } });
-    await database.db('seats').where('id', seatId).update({ hold_expires_at: database.db.raw("now() - interval '1 second'") });
-    await database.db('reservations').where('id', hold.body.id).update({ expires_at: database.db.raw("now() - interval '1 second'") });
+    const hold = await api.send('POST', '/v1/reservations', {
+      headers: withToken(first),
+      body: { timeslotId: 2, seatId },
+    });
+    await database
+      .db('seats')
+      .where('id', seatId)
+      .update({ hold_expires_at: database.db.raw("now() - interval '1 second'") });
+    await database
+      .db('reservations')
+      .where('id', hold.body.id)
+      .update({ expires_at: database.db.raw("now() - interval '1 second'") });
 
-    const pay = await api.send('POST', '/v1/payments', { headers: withToken(first), body: { reservationId: hold.body.id } });
+    const pay = await api.send('POST', '/v1/payments', {
+      headers: withToken(first),
+      body: { reservationId: hold.body.id },
+    });
     expect([pay.status, pay.body.type]).toEqual([409, '/problems/hold-expired']);
-    const retake = await api.send('POST', '/v1/reservations', { headers: withToken(second), body: { timeslotId: 2, seatId } });
+    const retake = await api.send('POST', '/v1/reservations', {
+      headers: withToken(second),
+      body: { timeslotId: 2, seatId },
+    });
     expect(retake.status).toBe(201);
     const statuses = await database.db('reservations').where('seat_id', seatId).orderBy('id').pluck('status');
     expect(statuses).toEqual(['EXPIRED', 'HELD']);
@@ -122,7 +171,10 @@ describe('booking flow', () => {
 
   test('charges replay with the same key, refuse the key with another body (422), and never go below zero', async () => {
     const send = (key: string, amount: number) =>
-      api.send('POST', '/v1/users/505/balance/charges', { headers: { 'Idempotency-Key': key }, body: { amount } });
+      api.send('POST', '/v1/users/505/balance/charges', {
+        headers: { 'Idempotency-Key': key },
+        body: { amount },
+      });
     const first = await send('k1', 1000);
     const replay = await send('k1', 1000);
     expect(first.status).toBe(201);
@@ -136,16 +188,17 @@ describe('booking flow', () => {
   });
 
   test('tokens: forged, altered, missing, waiting and expired each get their own problem', async () => {
-    const status = (headers: Record<string, string>) => api.send('GET', '/v1/queue/tokens/current', { headers });
+    const status = (headers: Record<string, string>) =>
+      api.send('GET', '/v1/queue/tokens/current', { headers });
     const hold = (headers: Record<string, string>) =>
       api.send('POST', '/v1/reservations', { headers, body: { timeslotId: 1, seatId: 3 } });
 
     expect((await status({})).body.type).toBe('/problems/queue-token-missing');
     const forged = issueToken('another-secret-another-secret-another', 1, Date.now()).token;
-    expect([(await status({ 'Queue-Token': forged })).status, (await hold({ 'Queue-Token': forged })).body.type]).toEqual([
-      401,
-      '/problems/queue-token-invalid',
-    ]);
+    expect([
+      (await status({ 'Queue-Token': forged })).status,
+      (await hold({ 'Queue-Token': forged })).body.type,
+    ]).toEqual([401, '/problems/queue-token-invalid']);
     const genuine = await activeToken(api, 606);
     const [prefix, payload, signature] = genuine.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
@@ -170,7 +223,8 @@ describe('booking flow', () => {
     const slowApi = client(slow.url);
     try {
       const tokens = [];
-      for (const userId of [1, 2, 3]) tokens.push((await slowApi.send('POST', '/v1/queue/tokens', { body: { userId } })).body);
+      for (const userId of [1, 2, 3])
+        tokens.push((await slowApi.send('POST', '/v1/queue/tokens', { body: { userId } })).body);
       expect(tokens.map((t) => t.status)).toEqual([
         { state: 'WAITING', position: 1, estimatedWaitSeconds: 3600 },
         { state: 'WAITING', position: 2, estimatedWaitSeconds: 7200 },
@@ -183,13 +237,19 @@ describe('booking flow', () => {
       expect([waiting.status, waiting.body.type]).toEqual([403, '/problems/queue-token-not-active']);
 
       expect(await slow.service.room.runRound()).toBe(1); // this round admits the head only
-      const head = await slowApi.send('GET', '/v1/queue/tokens/current', { headers: withToken(tokens[0].token) });
+      const head = await slowApi.send('GET', '/v1/queue/tokens/current', {
+        headers: withToken(tokens[0].token),
+      });
       expect(head.body.state).toBe('ACTIVE');
-      const next = await slowApi.send('GET', '/v1/queue/tokens/current', { headers: withToken(tokens[1].token) });
+      const next = await slowApi.send('GET', '/v1/queue/tokens/current', {
+        headers: withToken(tokens[1].token),
+      });
       expect(next.body).toEqual({ state: 'WAITING', position: 1, estimatedWaitSeconds: 3600 });
 
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      const lapsed = await slowApi.send('GET', '/v1/queue/tokens/current', { headers: withToken(tokens[0].token) });
+      const lapsed = await slowApi.send('GET', '/v1/queue/tokens/current', {
+        headers: withToken(tokens[0].token),
+      });
       expect([lapsed.status, lapsed.body.type]).toEqual([401, '/problems/queue-token-expired']);
     } finally {
       slowApi.close();

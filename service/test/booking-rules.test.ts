@@ -1,4 +1,9 @@
-import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from '../src/queue/admission.js';
+import {
+  admissionRound,
+  admissionSlots,
+  estimatedWaitSeconds,
+  type AdmissionPolicy,
+} from '../src/queue/admission.js';
 import { issueToken, verifyToken } from '../src/queue/tokens.js';
 import { decideIdempotency, type StoredKey } from '../src/payments/idempotency.js';
 
@@ -55,9 +60,12 @@ describe('queue tokens', () => {
     }
   });
 
-  test.each(['', 'v1', 'v1..', 'v2.e30.AAAA', 'v1.e30.AAAA.extra', 'v1.%%%.AAAA'])('%j is rejected', (token) => {
-    expect(verifyToken(secret, token)).toBeNull();
-  });
+  test.each(['', 'v1', 'v1..', 'v2.e30.AAAA', 'v1.e30.AAAA.extra', 'v1.%%%.AAAA'])(
+    '%j is rejected',
+    (token) => {
+      expect(verifyToken(secret, token)).toBeNull();
+    },
+  );
 });
 
 describe('idempotency rules', () => {
@@ -76,7 +84,12 @@ describe('idempotency rules', () => {
     ['finished, another request', 'mismatch', key({}), 'h2'],
     ['running, same request', 'in-progress', key({ state: 'IN_PROGRESS' }), 'h1'],
     ['running, another request', 'mismatch', key({ state: 'IN_PROGRESS' }), 'h2'],
-    ['running for longer than any request can', 'take-over', key({ state: 'IN_PROGRESS', lockedAt: now - 60_000 }), 'h1'],
+    [
+      'running for longer than any request can',
+      'take-over',
+      key({ state: 'IN_PROGRESS', lockedAt: now - 60_000 }),
+      'h1',
+    ],
     ['expired, same request', 'take-over', key({ expiresAt: now }), 'h1'],
     ['expired, another request', 'take-over', key({ expiresAt: now - 1 }), 'h2'],
   ])('%s -> %s', (_case, decision, existing, hash) => {

@@ -12,7 +12,11 @@ export interface Reply {
 /** A small HTTP client over one keep-alive agent, able to hold many requests in flight at once. */
 export function client(baseUrl: string, maxSockets = 64) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
-  const send = (method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}) =>
+  const send = (
+    method: string,
+    path: string,
+    options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) =>
     new Promise<Reply>((resolve, reject) => {
       const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
       const request = http.request(
@@ -21,7 +25,9 @@ export function client(baseUrl: string, maxSockets = 64) {
           method,
           agent,
           headers: {
-            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
             ...options.headers,
           },
         },
@@ -31,7 +37,11 @@ export function client(baseUrl: string, maxSockets = 64) {
           response.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const type = String(response.headers['content-type'] ?? '');
-            resolve({ status: response.statusCode!, type, body: type.includes('json') && text ? JSON.parse(text) : text });
+            resolve({
+              status: response.statusCode!,
+              type,
+              body: type.includes('json') && text ? JSON.parse(text) : text,
+            });
           });
         },
       );
@@ -65,7 +75,11 @@ export async function startBookingService(env: Record<string, string | undefined
 }
 
 /** Service settings for tests: fast admission, a Redis database of the test's own. */
-export const bookingEnv = (databaseUrl: string, redisUrl: string | undefined, extra: Record<string, string> = {}) => ({
+export const bookingEnv = (
+  databaseUrl: string,
+  redisUrl: string | undefined,
+  extra: Record<string, string> = {},
+) => ({
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,
   MIGRATE_ON_START: 'false',

@@ -14,7 +14,11 @@ export type CounterStrategy = (typeof COUNTER_STRATEGIES)[number];
 export const COUNTER_NAME = 'incident';
 const REDIS_KEY = 'experiments:counter:incident';
 
-export async function incrementCounter(db: Knex, redis: Redis | undefined, strategy: CounterStrategy): Promise<number | null> {
+export async function incrementCounter(
+  db: Knex,
+  redis: Redis | undefined,
+  strategy: CounterStrategy,
+): Promise<number | null> {
   switch (strategy) {
     case 'pessimistic':
       return db.transaction(async (trx) => {

@@ -41,7 +41,8 @@ export function decideIdempotency(
   return nowMs - existing.lockedAt < inProgressTimeoutMs ? 'in-progress' : 'take-over';
 }
 
-export const requestHash = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
+export const requestHash = (request: unknown) =>
+  createHash('sha256').update(JSON.stringify(request)).digest('hex');
 
 export interface StoredResponse {
   status: number;
@@ -107,13 +108,21 @@ export async function runIdempotent(
   const markDone: MarkDone = async (trx, response) => {
     await trx('idempotency_keys')
       .where({ scope, key, locked_at: lockedAt })
-      .update({ state: 'DONE', response_status: response.status, response_body: JSON.stringify(response.body) });
+      .update({
+        state: 'DONE',
+        response_status: response.status,
+        response_body: JSON.stringify(response.body),
+      });
   };
   try {
     return { ...(await execute(markDone)), replayed: false };
   } catch (error) {
     if (error instanceof ProblemError && error.status < 500) {
-      await keyRow().update({ state: 'DONE', response_status: error.status, response_body: JSON.stringify(error.toBody()) });
+      await keyRow().update({
+        state: 'DONE',
+        response_status: error.status,
+        response_body: JSON.stringify(error.toBody()),
+      });
     } else {
       await release();
     }
@@ -122,10 +131,22 @@ export async function runIdempotent(
 }
 
 /** Our lock on the key (its locked_at), or the stored response to replay. */
-async function claim(db: Knex, scope: string, key: string, hash: string, ttlSeconds: number): Promise<Date | StoredResponse> {
+async function claim(
+  db: Knex,
+  scope: string,
+  key: string,
+  hash: string,
+  ttlSeconds: number,
+): Promise<Date | StoredResponse> {
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
     const now = new Date();
-    const fresh = { request_hash: hash, state: 'IN_PROGRESS', response_status: null, response_body: null, locked_at: now };
+    const fresh = {
+      request_hash: hash,
+      state: 'IN_PROGRESS',
+      response_status: null,
+      response_body: null,
+      locked_at: now,
+    };
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const inserted = await db('idempotency_keys')
       .insert({ scope, key, ...fresh, expires_at: expiresAt })
@@ -170,7 +191,12 @@ async function claim(db: Knex, scope: string, key: string, hash: string, ttlSeco
         break; // deleted between our insert and read: try again
     }
   }
-  throw new ProblemError(409, 'idempotency-request-in-progress', 'Conflict', 'the Idempotency-Key is contended: retry');
+  throw new ProblemError(
+    409,
+    'idempotency-request-in-progress',
+    'Conflict',
+    'the Idempotency-Key is contended: retry',
+  );
 }
 
 /** Deletes keys past their expiry, a batch at a time. */

@@ -33,13 +33,25 @@ const refusals = {
   paid: () => conflict('reservation-already-paid', 'the reservation is already paid'),
   lapsed: () => conflict('hold-expired', 'the hold lapsed or was cancelled: hold the seat again'),
   insufficient: (price: number, balance: number) =>
-    new ProblemError(402, 'insufficient-balance', 'Payment Required', `the seat costs ${price}; charge the wallet`, {
-      price,
-      balance,
-    }),
+    new ProblemError(
+      402,
+      'insufficient-balance',
+      'Payment Required',
+      `the seat costs ${price}; charge the wallet`,
+      {
+        price,
+        balance,
+      },
+    ),
 };
 
-export function paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, registry }: PaymentDeps): RouteSpec[] {
+export function paymentRoutes({
+  db,
+  room,
+  seatMaps,
+  idempotencyTtlSeconds,
+  registry,
+}: PaymentDeps): RouteSpec[] {
   const payments = new Counter({
     name: 'booking_payments_total',
     help: 'Payments by result: succeeded, replayed, or the problem slug that refused them',
@@ -62,7 +74,9 @@ export function paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, regis
         ...tokenProblems,
         402: { description: 'The balance does not cover the seat' },
         404: { description: 'No such reservation' },
-        409: { description: 'Hold lapsed, someone else’s, already paid, or the same Idempotency-Key still running' },
+        409: {
+          description: 'Hold lapsed, someone else’s, already paid, or the same Idempotency-Key still running',
+        },
         422: { description: 'The Idempotency-Key was used with another body' },
       },
       handler: async (ctx, { headers, body }) => {
@@ -97,16 +111,26 @@ export function paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, regis
                   .returning('id');
                 const paymentId = Number(payment!.id);
                 if (reservation.price > 0) {
-                  await recordLedger(trx, { userId: claims.sub, amount: -reservation.price, kind: 'PAYMENT', paymentId });
+                  await recordLedger(trx, {
+                    userId: claims.sub,
+                    amount: -reservation.price,
+                    kind: 'PAYMENT',
+                    paymentId,
+                  });
                 }
                 await confirmHold(trx, reservation);
-                const response = { status: 201, body: { id: paymentId, reservationId, amount: reservation.price, balance } };
+                const response = {
+                  status: 201,
+                  body: { id: paymentId, reservationId, amount: reservation.price, balance },
+                };
                 await markDone(trx, response);
                 timeslotId = reservation.timeslotId;
                 return response;
               }),
           );
-          payments.inc({ result: result.replayed ? 'replayed' : result.status === 201 ? 'succeeded' : 'refused' });
+          payments.inc({
+            result: result.replayed ? 'replayed' : result.status === 201 ? 'succeeded' : 'refused',
+          });
           sendStored(ctx, result);
         } catch (error) {
           payments.inc({ result: error instanceof ProblemError ? error.slug : 'error' });

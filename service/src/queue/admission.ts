@@ -24,4 +24,5 @@ export function estimatedWaitSeconds(policy: AdmissionPolicy, position: number):
 }
 
 /** The round a moment falls in: one admission per round, whichever replica runs it first. */
-export const admissionRound = (policy: AdmissionPolicy, nowMs: number) => Math.floor(nowMs / policy.intervalMs);
+export const admissionRound = (policy: AdmissionPolicy, nowMs: number) =>
+  Math.floor(nowMs / policy.intervalMs);

@@ -38,7 +38,8 @@ export class RedisQueueStore implements QueueStore {
   async state(tokenId: string, nowMs: number): Promise<TokenState> {
     const results = await this.redis.multi().pttl(activeKey(tokenId)).zrank(WAITING, tokenId).exec();
     const [[ttlError, ttl] = [], [rankError, rank] = []] = results ?? [];
-    if (ttlError || rankError || !results) throw ttlError ?? rankError ?? new Error('queue state: transaction aborted');
+    if (ttlError || rankError || !results)
+      throw ttlError ?? rankError ?? new Error('queue state: transaction aborted');
     if (typeof ttl === 'number' && ttl > 0) return { kind: 'active', expiresAt: nowMs + ttl };
     if (typeof rank === 'number') return { kind: 'waiting', position: rank + 1 };
     return { kind: 'gone' };
@@ -56,7 +57,18 @@ export class RedisQueueStore implements QueueStore {
     const { active, waiting } = await this.counts(nowMs);
     const count = slots(active, waiting);
     if (count <= 0) return 0;
-    return Number(await this.redis.eval(ACTIVATE, 2, WAITING, ACTIVE, count, activeTtlMs, nowMs + activeTtlMs, ACTIVE_PREFIX));
+    return Number(
+      await this.redis.eval(
+        ACTIVATE,
+        2,
+        WAITING,
+        ACTIVE,
+        count,
+        activeTtlMs,
+        nowMs + activeTtlMs,
+        ACTIVE_PREFIX,
+      ),
+    );
   }
 
   async finish(tokenId: string): Promise<void> {
@@ -64,7 +76,12 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async counts(nowMs: number): Promise<{ waiting: number; active: number }> {
-    const results = await this.redis.multi().zremrangebyscore(ACTIVE, '-inf', nowMs).zcard(ACTIVE).zcard(WAITING).exec();
+    const results = await this.redis
+      .multi()
+      .zremrangebyscore(ACTIVE, '-inf', nowMs)
+      .zcard(ACTIVE)
+      .zcard(WAITING)
+      .exec();
     const [, [, active] = [], [, waiting] = []] = results ?? [];
     return { waiting: Number(waiting ?? 0), active: Number(active ?? 0) };
   }

@@ -26,7 +26,11 @@ const PREFIX = 'v1';
 const sign = (secret: string, payload: string) =>
   createHmac('sha256', secret).update(`${PREFIX}.${payload}`).digest();
 
-export function issueToken(secret: string, userId: number, nowMs: number): { token: string; claims: QueueToken } {
+export function issueToken(
+  secret: string,
+  userId: number,
+  nowMs: number,
+): { token: string; claims: QueueToken } {
   const claims: QueueToken = { sub: userId, jti: randomUUID(), iat: nowMs };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return { token: `${PREFIX}.${payload}.${sign(secret, payload).toString('base64url')}`, claims };

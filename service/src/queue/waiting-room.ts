@@ -70,8 +70,12 @@ export class WaitingRoom {
     const { store, policy, activeTtlMs, logger } = this.options;
     const now = this.now();
     try {
-      const count = await store.admit(admissionRound(policy, now), policy.intervalMs, now, activeTtlMs, (active, waiting) =>
-        admissionSlots(policy, active, waiting),
+      const count = await store.admit(
+        admissionRound(policy, now),
+        policy.intervalMs,
+        now,
+        activeTtlMs,
+        (active, waiting) => admissionSlots(policy, active, waiting),
       );
       this.admitted.inc(count);
       this.roundFailing = false;
@@ -91,9 +95,11 @@ export class WaitingRoom {
 
   /** The caller's identity from a genuine token, whatever its state (401 when forged or missing). */
   identify(header: string | undefined): QueueToken {
-    if (!header) throw unauthorized('queue-token-missing', 'send the waiting-room token in the Queue-Token header');
+    if (!header)
+      throw unauthorized('queue-token-missing', 'send the waiting-room token in the Queue-Token header');
     const claims = verifyToken(this.options.secret, header);
-    if (!claims) throw unauthorized('queue-token-invalid', 'the waiting-room token is forged, altered or malformed');
+    if (!claims)
+      throw unauthorized('queue-token-invalid', 'the waiting-room token is forged, altered or malformed');
     return claims;
   }
 
@@ -106,7 +112,10 @@ export class WaitingRoom {
     const claims = this.identify(header);
     const status = await this.statusOf(claims);
     if (status.state === 'WAITING') {
-      throw forbidden('queue-token-not-active', `the token is still waiting in the queue at position ${status.position}`);
+      throw forbidden(
+        'queue-token-not-active',
+        `the token is still waiting in the queue at position ${status.position}`,
+      );
     }
     return claims;
   }
@@ -130,12 +139,20 @@ export class WaitingRoom {
           estimatedWaitSeconds: estimatedWaitSeconds(this.options.policy, state.position),
         };
       case 'gone':
-        throw unauthorized('queue-token-expired', 'the token was used up or its active time ran out: queue again');
+        throw unauthorized(
+          'queue-token-expired',
+          'the token was used up or its active time ran out: queue again',
+        );
     }
   }
 }
 
 /** The waiting room has no fallback: without its store nobody can be admitted, so say so. */
 function unavailable(error: Error): never {
-  throw new ProblemError(503, 'queue-unavailable', 'Service Unavailable', `the waiting room is unavailable: ${error.message}`);
+  throw new ProblemError(
+    503,
+    'queue-unavailable',
+    'Service Unavailable',
+    `the waiting room is unavailable: ${error.message}`,
+  );
 }

@@ -79,7 +79,10 @@ export async function findReservation(db: Knex, id: number): Promise<Reservation
  * Locks a reservation's seat, then the reservation (the lock order of every writer), and
  * returns the reservation as locked. Call inside a transaction.
  */
-export async function lockReservation(trx: Knex.Transaction, id: number): Promise<(Reservation & { price: number }) | null> {
+export async function lockReservation(
+  trx: Knex.Transaction,
+  id: number,
+): Promise<(Reservation & { price: number }) | null> {
   const seat = await trx('seats')
     .whereIn('id', trx('reservations').select('seat_id').where('id', id))
     .forUpdate()
@@ -90,14 +93,20 @@ export async function lockReservation(trx: Knex.Transaction, id: number): Promis
 }
 
 /** Frees a held seat and sets its reservation's final status, in the caller's transaction. */
-export async function releaseHold(trx: Knex.Transaction, reservation: Reservation, status: 'CANCELLED'): Promise<void> {
+export async function releaseHold(
+  trx: Knex.Transaction,
+  reservation: Reservation,
+  status: 'CANCELLED',
+): Promise<void> {
   await trx('reservations').where('id', reservation.id).update({ status, updated_at: trx.fn.now() });
   await trx('seats').where('id', reservation.seatId).update({ status: 'AVAILABLE', hold_expires_at: null });
 }
 
 /** Sells a held seat: the reservation is CONFIRMED and the seat SOLD, in the caller's transaction. */
 export async function confirmHold(trx: Knex.Transaction, reservation: Reservation): Promise<void> {
-  await trx('reservations').where('id', reservation.id).update({ status: 'CONFIRMED', updated_at: trx.fn.now() });
+  await trx('reservations')
+    .where('id', reservation.id)
+    .update({ status: 'CONFIRMED', updated_at: trx.fn.now() });
   await trx('seats').where('id', reservation.seatId).update({ status: 'SOLD', hold_expires_at: null });
 }
 
@@ -106,7 +115,10 @@ export async function confirmHold(trx: Knex.Transaction, reservation: Reservatio
  * LOCKED, so concurrent sweepers (one per replica) take disjoint batches and never wait on a
  * seat that a hold or payment is changing.
  */
-export async function sweepLapsedHolds(db: Knex, batchSize: number): Promise<{ expired: number; timeslotIds: number[] }> {
+export async function sweepLapsedHolds(
+  db: Knex,
+  batchSize: number,
+): Promise<{ expired: number; timeslotIds: number[] }> {
   const { rows } = await db.raw<{ rows: { expired: string; timeslot_ids: string[] }[] }>(
     `with due as (
        select id from seats

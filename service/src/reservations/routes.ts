@@ -7,7 +7,14 @@ import type { SeatMapCache } from '../catalog/seat-map-cache.js';
 import type { WaitingRoom } from '../queue/waiting-room.js';
 import { queueTokenHeaders, tokenProblems } from '../queue/routes.js';
 import type { SweepTask } from './sweeper.js';
-import { findReservation, holdSeat, lockReservation, releaseHold, seatExists, sweepLapsedHolds } from './queries.js';
+import {
+  findReservation,
+  holdSeat,
+  lockReservation,
+  releaseHold,
+  seatExists,
+  sweepLapsedHolds,
+} from './queries.js';
 
 export type HoldCounter = Counter<'result'>;
 
@@ -42,12 +49,19 @@ export interface ReservationDeps {
   holdTtlSeconds: number;
 }
 
-export function reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds }: ReservationDeps): RouteSpec[] {
+export function reservationRoutes({
+  db,
+  room,
+  seatMaps,
+  holds,
+  holdTtlSeconds,
+}: ReservationDeps): RouteSpec[] {
   /** The caller's own reservation; someone else's reads as unknown. */
   const ownReservation = async (header: string | undefined, reservationId: number) => {
     const claims = room.identify(header);
     const reservation = await findReservation(db, reservationId);
-    if (!reservation || reservation.userId !== claims.sub) throw notFound(`reservation ${reservationId} does not exist`);
+    if (!reservation || reservation.userId !== claims.sub)
+      throw notFound(`reservation ${reservationId} does not exist`);
     return reservation;
   };
 
@@ -128,8 +142,10 @@ export function reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds }:
         const { timeslotId } = await ownReservation(headers['queue-token'], params.reservationId);
         const released = await db.transaction(async (trx) => {
           const locked = (await lockReservation(trx, params.reservationId))!;
-          if (locked.status === 'CONFIRMED') throw conflict('reservation-confirmed', 'the reservation is paid');
-          if (locked.status === 'EXPIRED') throw conflict('hold-expired', 'the hold lapsed; the seat was released');
+          if (locked.status === 'CONFIRMED')
+            throw conflict('reservation-confirmed', 'the reservation is paid');
+          if (locked.status === 'EXPIRED')
+            throw conflict('hold-expired', 'the hold lapsed; the seat was released');
           if (locked.status === 'HELD') await releaseHold(trx, locked, 'CANCELLED');
           return locked.status === 'HELD';
         });

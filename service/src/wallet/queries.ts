@@ -11,7 +11,12 @@ export async function recordLedger(
   entry: { userId: number; amount: number; kind: 'CHARGE' | 'PAYMENT'; paymentId?: number },
 ): Promise<number> {
   const [row] = await trx('wallet_ledger')
-    .insert({ user_id: entry.userId, amount: entry.amount, kind: entry.kind, payment_id: entry.paymentId ?? null })
+    .insert({
+      user_id: entry.userId,
+      amount: entry.amount,
+      kind: entry.kind,
+      payment_id: entry.paymentId ?? null,
+    })
     .returning('id');
   return Number(row!.id);
 }
@@ -32,7 +37,11 @@ export async function creditWallet(trx: Knex.Transaction, userId: number, amount
  * Takes `amount` from a balance that covers it and returns the new balance; null when it does
  * not, with nothing written. The caller writes the ledger row once it has the payment id.
  */
-export async function debitBalance(trx: Knex.Transaction, userId: number, amount: number): Promise<number | null> {
+export async function debitBalance(
+  trx: Knex.Transaction,
+  userId: number,
+  amount: number,
+): Promise<number | null> {
   const [wallet] = await trx('wallets')
     .where('user_id', userId)
     .andWhere('balance', '>=', amount)

@@ -27,7 +27,10 @@ export function walletRoutes(db: Knex, idempotencyTtlSeconds: number, registry: 
       summary: 'A user’s wallet balance (0 before the first charge)',
       tags: ['wallet'],
       params: userParams,
-      responses: { 200: { description: 'The balance', schema: balanceSchema }, 400: { description: 'Malformed id' } },
+      responses: {
+        200: { description: 'The balance', schema: balanceSchema },
+        400: { description: 'Malformed id' },
+      },
       handler: async (ctx, { params }) => {
         ctx.body = { userId: params.userId, balance: await balanceOf(db, params.userId) };
       },
@@ -54,7 +57,12 @@ export function walletRoutes(db: Knex, idempotencyTtlSeconds: number, registry: 
         const { userId } = params;
         const result = await runIdempotent(
           db,
-          { scope: `charge:user:${userId}`, key: headers['idempotency-key'], request: body, ttlSeconds: idempotencyTtlSeconds },
+          {
+            scope: `charge:user:${userId}`,
+            key: headers['idempotency-key'],
+            request: body,
+            ttlSeconds: idempotencyTtlSeconds,
+          },
           (markDone) =>
             db.transaction(async (trx) => {
               const credited = await creditWallet(trx, userId, body.amount);
