@@ -111,3 +111,11 @@ export function parseStepList(text: string): number[] {
 export function ratio(a: number, b: number): number {
   return a > 0 ? b / a : Number.NaN;
 }
+
+/** Where more load stops buying throughput: the stage with the highest requests/s. */
+export function peakThroughputStage(stages: StageStats[]): StageStats | undefined {
+  return stages.reduce<StageStats | undefined>(
+    (best, s) => (!best || s.requestsPerSecond > best.requestsPerSecond ? s : best),
+    undefined,
+  );
+}

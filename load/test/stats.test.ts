@@ -1,6 +1,7 @@
 import {
   firstFailingStage,
   parseStepList,
+  peakThroughputStage,
   percentile,
   ratio,
   stageStats,
@@ -96,4 +97,20 @@ test('parseStepList takes positive integers only', () => {
 test('ratio is b/a, NaN without a positive base', () => {
   expect(ratio(319, 5000)).toBeCloseTo(15.67, 2);
   expect(ratio(0, 5)).toBeNaN();
+});
+
+test('peakThroughputStage is the stage with the most requests per second', () => {
+  const at = (vus: number, requests: number): StageStats =>
+    stageStats({
+      load: { model: 'closed', vus },
+      elapsedMs: 1000,
+      latenciesMs: oneTo(requests),
+      errors: {},
+      dropped: 0,
+    });
+  expect(peakThroughputStage([at(10, 100), at(50, 300), at(100, 280)])?.load).toEqual({
+    model: 'closed',
+    vus: 50,
+  });
+  expect(peakThroughputStage([])).toBeUndefined();
 });

@@ -1,0 +1,209 @@
+/**
+ * `npm run experiments`: the incident document's experiments on this machine, one after another, each
+ * against a fresh service process (the load runs in this process, the service in its own):
+ *   1+2. seat map, slow query (SEATMAP_CACHE_ENABLED=false, no index on seats.timeslot_id) vs cache on,
+ *        at rising virtual users: p90 and throughput ratios, and where errors or timeouts begin
+ *   3.   POST /v1/experiments/counter?strategy=pessimistic|atomic|redis against virtual users
+ *   4.   WORKERS=0 vs WORKERS=2 (node:cluster), seat map with the cache on
+ * Needs DATABASE_URL (a database of its own: the seats' (timeslot_id, number) constraint is DROPPED there)
+ * and REDIS_URL. Writes reports/experiments/*.json and the charts to docs/images/. See docs/experiments.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import knexFactory from 'knex';
+import { formatTable, writeReport, type RunReport } from './report.js';
+import { progressLine, runLoad } from './run.js';
+import { STRATEGIES } from './scenarios.js';
+import { firstFailingStage, loadLabel, peakThroughputStage, ratio, type StageStats } from './stats.js';
+
+const databaseUrl = process.env.DATABASE_URL;
+const redisBase = process.env.REDIS_URL;
+if (!databaseUrl || !redisBase) {
+  console.error('DATABASE_URL and REDIS_URL are required: see docs/experiments.md');
+  process.exit(2);
+}
+/** A Redis database of its own, flushed before each service: no seat map of another database leaks in. */
+const redisUrl = Object.assign(new URL(redisBase), { pathname: '/9' }).toString();
+
+const SEAT_MAP_VUS = [10, 50, 100, 200, 400, 800];
+const LOCK_VUS = [10, 50, 100, 200, 400];
+const WORKER_VUS = [50, 200, 800];
+const STAGE_SECONDS = Number(process.env.EXPERIMENT_STAGE_SECONDS ?? 10);
+const TIMEOUT_MS = 10_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function flushRedis(): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
+}
+
+/** The service as `npm start` runs it, in its own process; resolves once /readyz answers 200. */
+async function startService(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+  await flushRedis();
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      ADMIN_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      QUEUE_TOKEN_SECRET: 'experiments-secret-experiments-secret',
+      EXPERIMENTS_ENABLED: 'true',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (i > 300) throw new Error('service not ready after 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** One scenario through closed-model stages of `vus`, against a fresh service started with `env`. */
+async function measure(
+  series: string,
+  env: Record<string, string>,
+  scenario: string,
+  vus: number[],
+  strategy = 'atomic',
+): Promise<RunReport> {
+  const service = await startService(env);
+  try {
+    console.error(`-- ${series}`);
+    const plans = vus.map((n) => ({
+      load: { model: 'closed' as const, vus: n },
+      durationMs: STAGE_SECONDS * 1000,
+    }));
+    const settings = {
+      scenario,
+      baseUrl: service.url,
+      plans,
+      timeoutMs: TIMEOUT_MS,
+      maxInFlight: 10_000,
+      strategy,
+      thinkMs: 0,
+      out: '',
+    };
+    const report = await runLoad(settings, series, (p) => process.stderr.write(`   ${progressLine(p)}\n`));
+    console.log(`${formatTable(report)}\n`);
+    return report;
+  } finally {
+    await service.stop();
+  }
+}
+
+async function save(name: string, reports: RunReport[], title: string): Promise<void> {
+  const paths = await writeReport(`reports/experiments/${name}`, reports, title);
+  mkdirSync('docs/images', { recursive: true });
+  copyFileSync(paths.svg, `docs/images/${name}.svg`);
+  console.log(`wrote ${paths.json}, docs/images/${name}.svg\n`);
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(v >= 10 ? 0 : 1) : '-');
+const byLoad = (report: RunReport, stage: StageStats) =>
+  report.stages.find((s) => loadLabel(s.load) === loadLabel(stage.load));
+
+function ratioTable(slow: RunReport, fast: RunReport): string {
+  const rows = slow.stages.map((s) => {
+    const f = byLoad(fast, s)!;
+    return `${loadLabel(s.load).padStart(8)}  p90 ${fmt(s.latencyMs.p90).padStart(6)} -> ${fmt(f.latencyMs.p90).padStart(5)} ms (x${fmt(ratio(f.latencyMs.p90, s.latencyMs.p90))})  req/s ${fmt(s.requestsPerSecond).padStart(5)} -> ${fmt(f.requestsPerSecond).padStart(5)} (x${fmt(ratio(s.requestsPerSecond, f.requestsPerSecond))})`;
+  });
+  return [`${slow.series} -> ${fast.series}`, ...rows].join('\n');
+}
+
+function capacity(report: RunReport): string {
+  const failing = firstFailingStage(report.stages);
+  return `${report.series}: ${failing ? `errors or timeouts from ${loadLabel(failing.load)} (${(failing.errorRate * 100).toFixed(1)} %: ${JSON.stringify(failing.errors)})` : `no errors up to ${loadLabel(report.stages.at(-1)!.load)}`}`;
+}
+
+/** Drops the (timeslot_id, number) constraint: the seat-map query becomes the incident's full scan. */
+async function withoutTimeslotIndex(): Promise<number> {
+  const db = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
+  try {
+    await db.raw('alter table seats drop constraint if exists seats_timeslot_number_key');
+    await db.raw('analyze seats');
+    const { rows } = await db.raw<{ rows: { n: string; indexes: string }[] }>(
+      `select (select count(*) from seats) as n, (select string_agg(indexname, ', ') from pg_indexes where tablename = 'seats') as indexes`,
+    );
+    console.log(`seats: ${rows[0]!.n}, indexes on seats: ${rows[0]!.indexes}`);
+    return Number(rows[0]!.n);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const started = Date.now();
+console.log(
+  `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+await withoutTimeslotIndex();
+
+const cacheOff = await measure(
+  'cache off (no index)',
+  { SEATMAP_CACHE_ENABLED: 'false' },
+  'seat-map',
+  SEAT_MAP_VUS,
+);
+const cacheOn = await measure('cache on', { SEATMAP_CACHE_ENABLED: 'true' }, 'seat-map', SEAT_MAP_VUS);
+await save(
+  'experiment-1-seat-map-cache',
+  [cacheOff, cacheOn],
+  'Seat map: slow query vs cache (1M seats, no timeslot index)',
+);
+console.log(`${ratioTable(cacheOff, cacheOn)}\n`);
+console.log(`capacity\n${capacity(cacheOff)}\n${capacity(cacheOn)}\n`);
+
+const locks: RunReport[] = [];
+for (const strategy of STRATEGIES)
+  locks.push(await measure(strategy, {}, 'lock-counter', LOCK_VUS, strategy));
+await save('experiment-3-lock-counter', locks, 'Lock experiment: one hot counter, three strategies');
+for (const r of locks) {
+  const peak = peakThroughputStage(r.stages)!;
+  console.log(
+    `${r.series}: peak ${fmt(peak.requestsPerSecond)} req/s at ${loadLabel(peak.load)}; ${capacity(r)}`,
+  );
+}
+
+const one = await measure('1 process', { WORKERS: '0' }, 'seat-map', WORKER_VUS);
+const two = await measure('2 workers', { WORKERS: '2' }, 'seat-map', WORKER_VUS);
+await save('experiment-4-workers', [one, two], 'Seat map with the cache: one process vs two workers');
+console.log(`\n${ratioTable(one, two)}\n${capacity(one)}\n${capacity(two)}`);
+console.log(
+  `\ndone in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
