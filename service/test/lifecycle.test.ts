@@ -1,0 +1,174 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
+import { spawnService } from '../../test-support/process.js';
+import { freePort, PrivatePostgres, waitFor } from '../../test-support/servers.js';
+import { startTestService } from '../../test-support/service.js';
+
+describe('configuration', () => {
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX'],
+    [{ DB_POOL_MIN: '5', DB_POOL_MAX: '2' }, 'DB_POOL_MIN'],
+    [{ SEATMAP_CACHE_ENABLED: 'yes please' }, 'SEATMAP_CACHE_ENABLED'],
+    [{ WORKERS: '2' }, 'REDIS_URL'],
+    [{ QUEUE_TOKEN_SECRET: 'short' }, 'QUEUE_TOKEN_SECRET'],
+    [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('%p is refused, naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable}: `));
+  });
+
+  test('defaults describe the embedded mode', () => {
+    const config = loadConfig({});
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.SEED_DEMO_DATA).toBe(true);
+    expect(config.HOST).toBe('127.0.0.1');
+    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c' }).SEED_DEMO_DATA).toBe(false);
+  });
+
+  test('a bad variable stops start-up with a message naming it', async () => {
+    const service = spawnService({ PORT: 'eighty' });
+    const { code } = await service.exited;
+    expect(code).toBe(78);
+    expect(service.output()).toContain('invalid configuration: PORT');
+  });
+});
+
+describe('readiness follows Postgres', () => {
+  let postgres: PrivatePostgres;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    postgres = await PrivatePostgres.create();
+    database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 }, postgres.url);
+  });
+  afterAll(async () => {
+    await database?.drop().catch(() => undefined);
+    await postgres?.destroy();
+  });
+
+  test('readyz fails while Postgres is down and recovers after it restarts, without restarting the service', async () => {
+    const running = await startTestService({ DATABASE_URL: database.url });
+    try {
+      const readyz = async () => {
+        const response = await fetch(`${running.url}/readyz`);
+        return { status: response.status, body: (await response.json()) as { checks: { postgres: { ok: boolean } } } };
+      };
+      expect((await readyz()).status).toBe(200);
+      await postgres.stop();
+      const down = await readyz();
+      expect(down.status).toBe(503);
+      expect(down.body.checks.postgres.ok).toBe(false);
+      expect((await fetch(`${running.url}/livez`)).status).toBe(200);
+
+      await postgres.start();
+      await waitFor(async () => (await readyz()).status === 200, 20_000, 'readyz after the restart');
+      expect((await fetch(`${running.url}/v1/timeslots/1/seats`)).status).toBe(200);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('SIGTERM', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 4, seatsPerTimeslot: 3_000 });
+  });
+  afterAll(async () => database?.drop());
+
+  test('under load, every accepted request is answered before the process exits 0', async () => {
+    const port = await freePort();
+    const service = spawnService({
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      MIGRATE_ON_START: 'false',
+      // Uncached seat maps over a 2-connection pool: requests queue up and stay in flight.
+      SEATMAP_CACHE_ENABLED: 'false',
+      DB_POOL_MAX: '2',
+      SHUTDOWN_TIMEOUT_MS: '30000',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/livez`)).ok, 30_000, 'the service to listen');
+
+    const requests = Array.from({ length: 150 }, (_, i) =>
+      fetch(`${base}/v1/timeslots/${(i % 4) + 1}/seats`).then(async (r) => ({
+        status: r.status,
+        seats: ((await r.json()) as { seats: unknown[] }).seats.length,
+      })),
+    );
+    // Let every request reach the server, then stop it while most are still queued.
+    const firstAnswer = Promise.race(requests);
+    await firstAnswer;
+    service.child.kill('SIGTERM');
+
+    const results = await Promise.all(requests);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(results.every((r) => r.seats === 3_000)).toBe(true);
+    const { code } = await service.exited;
+    expect(code).toBe(0);
+    expect(service.output()).toContain('"clean":true');
+    // And it is really gone: new connections are refused.
+    await expect(fetch(`${base}/livez`)).rejects.toThrow();
+  });
+});
+
+describe('local cluster mode', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 });
+  });
+  afterAll(async () => database?.drop());
+
+  test('runs N workers on one port and resizes through the authenticated admin endpoint', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'booking-admin-'));
+    writeFileSync(path.join(dir, 'token'), 'admin-token-for-tests\n');
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const service = spawnService({
+      DATABASE_URL: database.url,
+      REDIS_URL: sharedRedisUrl(),
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      ADMIN_TOKEN_FILE: path.join(dir, 'token'),
+      WORKERS: '2',
+      MIGRATE_ON_START: 'false',
+    });
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const workers = async () => (await (await fetch(`${admin}/workers`)).json()) as { desired: number; running: number };
+    try {
+      await waitFor(async () => (await workers()).running === 2, 30_000, 'two workers');
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/livez`)).ok, 30_000, 'the workers to listen');
+
+      const put = (body: unknown, token?: string) =>
+        fetch(`${admin}/workers`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        });
+      expect((await put({ count: 3 })).status).toBe(401);
+      expect((await put({ count: 3 }, 'wrong-token-wrong-token')).status).toBe(401);
+      expect((await put({ count: 0 }, 'admin-token-for-tests')).status).toBe(400);
+      expect((await put({ count: 'many' }, 'admin-token-for-tests')).status).toBe(400);
+      expect((await workers()).desired).toBe(2);
+
+      expect((await put({ count: 3 }, 'admin-token-for-tests')).status).toBe(200);
+      await waitFor(async () => (await workers()).running === 3, 30_000, 'three workers');
+      expect((await put({ count: 1 }, 'admin-token-for-tests')).status).toBe(200);
+      await waitFor(async () => (await workers()).running === 1, 30_000, 'one worker');
+
+      for (let i = 0; i < 10; i++) expect((await fetch(`http://127.0.0.1:${port}/v1/timeslots/1/seats`)).status).toBe(200);
+      const metrics = await (await fetch(`${admin}/metrics`)).text();
+      expect(metrics).toMatch(/booking_workers\{state="running"\} 1/);
+      expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/timeslots\/:timeslotId\/seats"[^}]*\} (\d+)/);
+    } finally {
+      service.child.kill('SIGTERM');
+      const { code } = await service.exited;
+      expect(code).toBe(0);
+    }
+  });
+});
