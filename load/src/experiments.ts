@@ -6,10 +6,11 @@
  *   3.   POST /v1/experiments/counter?strategy=pessimistic|atomic|redis against virtual users
  *   4.   WORKERS=0 vs WORKERS=2 (node:cluster), seat map with the cache on
  * Needs DATABASE_URL (a database of its own: the seats' (timeslot_id, number) constraint is DROPPED there)
- * and REDIS_URL. Writes reports/experiments/*.json and the charts to docs/images/. See docs/experiments.md.
+ * and REDIS_URL. Writes reports/experiments/*.json (service logs: service.log) and the charts to docs/images/.
+ * See docs/experiments.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import knexFactory from 'knex';
@@ -43,6 +44,9 @@ function freePort(): Promise<number> {
   });
 }
 
+mkdirSync('reports/experiments', { recursive: true });
+const serviceLog = openSync('reports/experiments/service.log', 'a');
+
 async function flushRedis(): Promise<void> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(redisUrl);
@@ -66,7 +70,8 @@ async function startService(env: Record<string, string>): Promise<{ url: string;
       EXPERIMENTS_ENABLED: 'true',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The service's own logs (pool timeouts under the slow query are expected) go to a file, not the tables.
+    stdio: ['ignore', serviceLog, serviceLog],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
