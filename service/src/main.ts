@@ -12,7 +12,7 @@ import { prepareDatabase } from './db/prepare.js';
 import { composeService } from './compose.js';
 import { boundPort, drain, listen } from './server.js';
 import { WorkerPool } from './cluster/worker-pool.js';
-import { createAdminServer } from './cluster/admin-server.js';
+import { createAdminServer, exposeMetricsToPrimary } from './cluster/admin-server.js';
 
 function loadConfigOrExit(): Config {
   try {
@@ -27,7 +27,10 @@ function loadConfigOrExit(): Config {
 }
 
 /** Resolves DATABASE_URL, starting the embedded PostgreSQL when none is configured. */
-async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+async function resolveDatabase(
+  config: Config,
+  logger: Logger,
+): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };
   logger.info('no DATABASE_URL: starting the embedded PostgreSQL (set DATABASE_URL to use your own)');
   const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger);
@@ -41,24 +44,40 @@ function queueSecret(config: Config, logger: Logger): string {
 }
 
 async function runServer(config: Config, logger: Logger, onStopped: () => Promise<void>): Promise<void> {
-  const service = await composeService(config, logger);
-  const server = await listen(service.app, config.HOST, config.PORT);
-  logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
-
+  // Listen for stop requests first: a worker retired while still starting must not hang its primary.
+  if (cluster.isWorker) exposeMetricsToPrimary([]);
+  let stop = async (reason: string) => {
+    logger.info({ reason }, 'stopped before serving');
+    await onStopped();
+    process.exit(0);
+  };
   let stopping = false;
-  const stop = async (reason: string) => {
+  const requestStop = (reason: string) => {
     if (stopping) return;
     stopping = true;
+    void stop(reason);
+  };
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  process.on('SIGINT', () => requestStop('SIGINT'));
+  process.on(
+    'message',
+    (message: { type?: string }) => message?.type === 'shutdown' && requestStop('retired'),
+  );
+
+  const service = await composeService(config, logger);
+  if (cluster.isWorker) exposeMetricsToPrimary([service.registry]);
+  const server = await listen(service.app, config.HOST, config.PORT);
+  logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
+  stop = async (reason: string) => {
     logger.info({ reason, deadlineMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
+    // A retiring worker leaves the primary's sums at once: its clients are about to close.
+    if (cluster.isWorker) exposeMetricsToPrimary([]);
     const clean = await drain(server, service.lifecycle, config.SHUTDOWN_TIMEOUT_MS, logger);
     await service.close();
     await onStopped();
     logger.info({ clean }, 'stopped');
     process.exit(clean ? 0 : 1);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('message', (message: { type?: string }) => message?.type === 'shutdown' && void stop('retired'));
 }
 
 async function runSingle(config: Config, logger: Logger): Promise<void> {
@@ -82,7 +101,10 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   pool.resize(config.WORKERS);
   const admin = createAdminServer(pool, config.ADMIN_TOKEN, logger);
   await new Promise<void>((resolve) => admin.listen(config.ADMIN_PORT, config.HOST, resolve));
-  logger.info({ workers: config.WORKERS, admin: `http://${config.HOST}:${boundPort(admin)}` }, 'cluster primary ready');
+  logger.info(
+    { workers: config.WORKERS, admin: `http://${config.HOST}:${boundPort(admin)}` },
+    'cluster primary ready',
+  );
 
   process.on('SIGTTIN', () => pool.resize(pool.status().desired + 1));
   process.on('SIGTTOU', () => pool.resize(Math.max(1, pool.status().desired - 1)));

@@ -45,7 +45,10 @@ describe('readiness follows Postgres', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     postgres = await PrivatePostgres.create();
-    database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 }, postgres.url);
+    database = await createTestDatabase(
+      { concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 },
+      postgres.url,
+    );
   });
   afterAll(async () => {
     await database?.drop().catch(() => undefined);
@@ -57,7 +60,10 @@ describe('readiness follows Postgres', () => {
     try {
       const readyz = async () => {
         const response = await fetch(`${running.url}/readyz`);
-        return { status: response.status, body: (await response.json()) as { checks: { postgres: { ok: boolean } } } };
+        return {
+          status: response.status,
+          body: (await response.json()) as { checks: { postgres: { ok: boolean } } },
+        };
       };
       expect((await readyz()).status).toBe(200);
       await postgres.stop();
@@ -91,7 +97,8 @@ describe('SIGTERM', () => {
       // Uncached seat maps over a 2-connection pool: requests queue up and stay in flight.
       SEATMAP_CACHE_ENABLED: 'false',
       DB_POOL_MAX: '2',
-      SHUTDOWN_TIMEOUT_MS: '30000',
+      DB_ACQUIRE_TIMEOUT_MS: '120000',
+      SHUTDOWN_TIMEOUT_MS: '120000',
     });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/livez`)).ok, 30_000, 'the service to listen');
@@ -99,12 +106,18 @@ describe('SIGTERM', () => {
     const requests = Array.from({ length: 150 }, (_, i) =>
       fetch(`${base}/v1/timeslots/${(i % 4) + 1}/seats`).then(async (r) => ({
         status: r.status,
-        seats: ((await r.json()) as { seats: unknown[] }).seats.length,
+        seats: ((await r.json()) as { seats?: unknown[] }).seats?.length,
       })),
     );
-    // Let every request reach the server, then stop it while most are still queued.
-    const firstAnswer = Promise.race(requests);
-    await firstAnswer;
+    // Stop it once the requests have reached it and most still wait for a pool connection.
+    await waitFor(
+      async () => {
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        return Number(/^booking_db_pool_waiting (\d+)/m.exec(metrics)?.[1]) >= 100;
+      },
+      30_000,
+      'requests queued in the service',
+    );
     service.child.kill('SIGTERM');
 
     const results = await Promise.all(requests);
@@ -139,15 +152,23 @@ describe('local cluster mode', () => {
       MIGRATE_ON_START: 'false',
     });
     const admin = `http://127.0.0.1:${adminPort}`;
-    const workers = async () => (await (await fetch(`${admin}/workers`)).json()) as { desired: number; running: number };
+    const workers = async () =>
+      (await (await fetch(`${admin}/workers`)).json()) as { desired: number; running: number };
     try {
       await waitFor(async () => (await workers()).running === 2, 30_000, 'two workers');
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/livez`)).ok, 30_000, 'the workers to listen');
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/livez`)).ok,
+        30_000,
+        'the workers to listen',
+      );
 
       const put = (body: unknown, token?: string) =>
         fetch(`${admin}/workers`, {
           method: 'PUT',
-          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body: JSON.stringify(body),
         });
       expect((await put({ count: 3 })).status).toBe(401);
@@ -161,10 +182,22 @@ describe('local cluster mode', () => {
       expect((await put({ count: 1 }, 'admin-token-for-tests')).status).toBe(200);
       await waitFor(async () => (await workers()).running === 1, 30_000, 'one worker');
 
-      for (let i = 0; i < 10; i++) expect((await fetch(`http://127.0.0.1:${port}/v1/timeslots/1/seats`)).status).toBe(200);
-      const metrics = await (await fetch(`${admin}/metrics`)).text();
+      for (let i = 0; i < 10; i++)
+        expect((await fetch(`http://127.0.0.1:${port}/v1/timeslots/1/seats`)).status).toBe(200);
+      let metrics = '';
+      await waitFor(
+        async () => {
+          const response = await fetch(`${admin}/metrics`);
+          metrics = await response.text();
+          return response.ok;
+        },
+        15_000,
+        'aggregated metrics once the retired workers are gone',
+      );
       expect(metrics).toMatch(/booking_workers\{state="running"\} 1/);
-      expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/timeslots\/:timeslotId\/seats"[^}]*\} (\d+)/);
+      expect(metrics).toMatch(
+        /http_request_duration_seconds_count\{[^}]*route="\/v1\/timeslots\/:timeslotId\/seats"[^}]*\} (\d+)/,
+      );
     } finally {
       service.child.kill('SIGTERM');
       const { code } = await service.exited;

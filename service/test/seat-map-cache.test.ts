@@ -99,10 +99,14 @@ describe('seat-map cache against real Redis and Postgres', () => {
     await a.cache.invalidate(1);
     expect(await redis.exists(seatMapKey(1))).toBe(0);
     // b hears the invalidation over pub/sub and reloads from Postgres.
-    await waitFor(async () => {
-      const fresh = JSON.parse((await b.cache.get(1))!.body.toString());
-      return fresh.seats.find((s: { number: number }) => s.number === 7).status === 'SOLD';
-    }, 5_000, 'replica b to see the sold seat');
+    await waitFor(
+      async () => {
+        const fresh = JSON.parse((await b.cache.get(1))!.body.toString());
+        return fresh.seats.find((s: { number: number }) => s.number === 7).status === 'SOLD';
+      },
+      5_000,
+      'replica b to see the sold seat',
+    );
     expect(b.counter.queries).toBeGreaterThanOrEqual(1);
     await a.close();
     await b.close();
@@ -142,13 +146,21 @@ describe('the seat map when Redis dies', () => {
       expect(((await ready.json()) as { checks: { redis: { ok: boolean } } }).checks.redis.ok).toBe(false);
 
       await privateRedis.start();
-      await waitFor(async () => (await fetch(`${running.url}/readyz`)).status === 200, 15_000, 'readyz after Redis restart');
+      await waitFor(
+        async () => (await fetch(`${running.url}/readyz`)).status === 200,
+        15_000,
+        'readyz after Redis restart',
+      );
       // Back to normal: the seat map is cached in Redis again and served from it.
-      await waitFor(async () => {
-        expect((await seats()).status).toBe(200);
-        const text = await (await fetch(`${running.url}/metrics`)).text();
-        return /booking_seatmap_cache_requests_total\{layer="redis",result="hit"\} [1-9]/.test(text);
-      }, 10_000, 'a Redis hit after recovery');
+      await waitFor(
+        async () => {
+          expect((await seats()).status).toBe(200);
+          const text = await (await fetch(`${running.url}/metrics`)).text();
+          return /booking_seatmap_cache_requests_total\{layer="redis",result="hit"\} [1-9]/.test(text);
+        },
+        10_000,
+        'a Redis hit after recovery',
+      );
     } finally {
       await running.close();
       await privateRedis.stop();

@@ -12,7 +12,22 @@ function send(res: http.ServerResponse, status: number, body: unknown, type = 'a
 }
 
 function problem(res: http.ServerResponse, status: number, title: string, detail: string) {
-  send(res, status, { type: `/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail }, 'application/problem+json');
+  send(
+    res,
+    status,
+    { type: `/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail },
+    'application/problem+json',
+  );
+}
+
+/**
+ * In a worker: answer the primary's metric requests (IPC) with these registries. Called at once
+ * with none, so a worker still starting answers too (the primary waits for every worker), then
+ * again with the service's registry. prom-client listens once an AggregatorRegistry exists.
+ */
+export function exposeMetricsToPrimary(registries: Registry[]): void {
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries(registries);
 }
 
 /**
@@ -49,7 +64,8 @@ export function createAdminServer(pool: WorkerPool, token: string | undefined, l
         let raw = '';
         for await (const chunk of req) {
           raw += chunk;
-          if (raw.length > 1024) return problem(res, 413, 'Content Too Large', 'the body limit is 1024 bytes');
+          if (raw.length > 1024)
+            return problem(res, 413, 'Content Too Large', 'the body limit is 1024 bytes');
         }
         let count: unknown;
         try {

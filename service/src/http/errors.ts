@@ -25,8 +25,22 @@ export function problemErrors(logger: Logger): Middleware {
       let problem: ProblemError;
       if (error instanceof ProblemError) {
         problem = error;
+      } else if ((error as Error)?.name === 'KnexTimeoutError') {
+        // Every pool connection stayed busy past DB_ACQUIRE_TIMEOUT_MS: overload, not a bug.
+        ctx.set('Retry-After', '1');
+        problem = new ProblemError(
+          503,
+          'database-busy',
+          'Service Unavailable',
+          'no database connection became free in time',
+        );
       } else if (isClientHttpError(error)) {
-        problem = new ProblemError(error.status, `http-${error.status}`, httpTitle(error.status), error.message);
+        problem = new ProblemError(
+          error.status,
+          `http-${error.status}`,
+          httpTitle(error.status),
+          error.message,
+        );
       } else {
         (ctx.state.log ?? logger).error({ err: error }, 'unhandled error');
         problem = new ProblemError(500, 'internal', 'Internal Server Error', 'the error was logged');
