@@ -26,7 +26,10 @@ export interface TestDatabase {
  * A fresh, migrated database of its own for one test file, on the shared server, so suites
  * running side by side never see each other's rows. Optionally filled with a catalog.
  */
-export async function createTestDatabase(volume?: CatalogVolume, baseUrl = sharedDatabaseUrl()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  volume?: CatalogVolume,
+  baseUrl = sharedDatabaseUrl(),
+): Promise<TestDatabase> {
   const name = `test_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = knexFactory({ client: 'pg', connection: baseUrl, pool: { min: 0, max: 1 } });
   await admin.raw(`create database ${name}`);

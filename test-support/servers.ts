@@ -16,7 +16,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -36,7 +40,9 @@ const isRoot = () => process.getuid?.() === 0;
 
 function pgBinDir(): string {
   if (process.env.TEST_BOOKING_PG_BINDIR) return process.env.TEST_BOOKING_PG_BINDIR;
-  return execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], { encoding: 'utf8' }).trim();
+  return execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /**
@@ -53,7 +59,11 @@ export class PrivatePostgres {
   static async create(): Promise<PrivatePostgres> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'booking-pg-'));
     if (isRoot()) chownSync(dataDir, uidOf('postgres'), gidOf('postgres'));
-    runAsPostgres(path.join(pgBinDir(), 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], true);
+    runAsPostgres(
+      path.join(pgBinDir(), 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'],
+      true,
+    );
     const server = new PrivatePostgres(dataDir, await freePort());
     await server.start();
     return server;
@@ -64,18 +74,35 @@ export class PrivatePostgres {
   }
 
   async start(): Promise<void> {
-    const args = ['-D', this.dataDir, '-p', String(this.port), '-k', this.dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
+    const args = [
+      '-D',
+      this.dataDir,
+      '-p',
+      String(this.port),
+      '-k',
+      this.dataDir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+    ];
     this.process = runAsPostgres(path.join(pgBinDir(), 'postgres'), args, false);
     await waitFor(() => canConnect(this.port), 20_000, `postgres on ${this.port}`);
     // Accepting TCP is not yet accepting queries: wait for the startup to finish.
-    await waitFor(async () => {
-      try {
-        execFileSync(path.join(pgBinDir(), 'pg_isready'), ['-h', '127.0.0.1', '-p', String(this.port)], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'pg_isready');
+    await waitFor(
+      async () => {
+        try {
+          execFileSync(path.join(pgBinDir(), 'pg_isready'), ['-h', '127.0.0.1', '-p', String(this.port)], {
+            stdio: 'ignore',
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'pg_isready',
+    );
   }
 
   async stop(): Promise<void> {
@@ -108,9 +135,13 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    this.process = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    this.process = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(() => canConnect(this.port), 10_000, `redis on ${this.port}`);
   }
 

@@ -16,7 +16,12 @@ export interface TestService {
  * `env` is read exactly like the process environment (so config validation is exercised too).
  */
 export async function startTestService(env: Record<string, string | undefined>): Promise<TestService> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', QUEUE_TOKEN_SECRET: 'test-secret-test-secret-test-secret!', ...env });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    QUEUE_TOKEN_SECRET: 'test-secret-test-secret-test-secret!',
+    ...env,
+  });
   const service = await composeService(config, createLogger(config.LOG_LEVEL));
   const server: http.Server = await listen(service.app, '127.0.0.1', 0);
   return {

@@ -44,7 +44,8 @@ export interface Service {
  * by now (db/prepare.ts).
  */
 export async function composeService(config: Config, logger: Logger): Promise<Service> {
-  if (!config.DATABASE_URL) throw new Error('composeService needs DATABASE_URL (main starts the embedded one)');
+  if (!config.DATABASE_URL)
+    throw new Error('composeService needs DATABASE_URL (main starts the embedded one)');
   const registry = createRegistry();
   const db = createDatabase({
     url: config.DATABASE_URL,
@@ -55,7 +56,9 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   });
   registerPoolMetrics(db, registry);
 
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_COMMAND_TIMEOUT_MS, logger) : undefined;
+  const redis = config.REDIS_URL
+    ? createRedis(config.REDIS_URL, config.REDIS_COMMAND_TIMEOUT_MS, logger)
+    : undefined;
   const store: CacheStore = redis ? new RedisStore(redis) : new MemoryStore();
   const bus: InvalidationBus = redis ? new RedisBus(redis, logger) : new LocalBus();
   logger.info(
@@ -77,7 +80,8 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     logger,
   });
 
-  if (!config.QUEUE_TOKEN_SECRET) throw new Error('composeService needs QUEUE_TOKEN_SECRET (main resolves one)');
+  if (!config.QUEUE_TOKEN_SECRET)
+    throw new Error('composeService needs QUEUE_TOKEN_SECRET (main resolves one)');
   const room = new WaitingRoom({
     store: redis ? new RedisQueueStore(redis) : new MemoryQueueStore(),
     secret: config.QUEUE_TOKEN_SECRET,
@@ -92,7 +96,10 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   });
   const holds = holdCounter(registry);
   const sweeper = new Sweeper(
-    [lapsedHoldsTask(db, seatMaps, holds), { name: 'idempotency-keys', run: (batch) => purgeExpiredKeys(db, batch) }],
+    [
+      lapsedHoldsTask(db, seatMaps, holds),
+      { name: 'idempotency-keys', run: (batch) => purgeExpiredKeys(db, batch) },
+    ],
     { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE, logger },
   );
   const idempotencyTtlSeconds = config.IDEMPOTENCY_TTL_SECONDS;

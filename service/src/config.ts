@@ -62,14 +62,20 @@ const schema = z.object({
 
 type Raw = z.infer<typeof schema>;
 
-export interface Config extends Omit<Raw, 'QUEUE_TOKEN_SECRET' | 'QUEUE_TOKEN_SECRET_FILE' | 'SEED_DEMO_DATA'> {
+export interface Config extends Omit<
+  Raw,
+  'QUEUE_TOKEN_SECRET' | 'QUEUE_TOKEN_SECRET_FILE' | 'SEED_DEMO_DATA'
+> {
   QUEUE_TOKEN_SECRET: string | undefined;
   SEED_DEMO_DATA: boolean;
   ADMIN_TOKEN: string | undefined;
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`invalid configuration: ${variable}: ${detail}`);
   }
 }
@@ -101,7 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('REDIS_URL', 'WORKERS > 1 needs Redis: workers share caches and the waiting room');
   }
   if (raw.QUEUE_TOKEN_SECRET && raw.QUEUE_TOKEN_SECRET_FILE) {
-    throw new ConfigError('QUEUE_TOKEN_SECRET_FILE', 'set either QUEUE_TOKEN_SECRET or QUEUE_TOKEN_SECRET_FILE');
+    throw new ConfigError(
+      'QUEUE_TOKEN_SECRET_FILE',
+      'set either QUEUE_TOKEN_SECRET or QUEUE_TOKEN_SECRET_FILE',
+    );
   }
   const secretFromFile = raw.QUEUE_TOKEN_SECRET_FILE
     ? readSecretFile('QUEUE_TOKEN_SECRET_FILE', raw.QUEUE_TOKEN_SECRET_FILE)

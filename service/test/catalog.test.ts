@@ -14,7 +14,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const get = (path: string, headers: Record<string, string> = {}) => fetch(`${running.url}${path}`, { headers });
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${running.url}${path}`, { headers });
 
 describe('catalog', () => {
   test('lists concerts a page at a time with a cursor', async () => {
@@ -30,10 +31,10 @@ describe('catalog', () => {
 
   test('lists timeslots of a concert with available seat counts', async () => {
     const { items: concerts } = (await (await get('/v1/concerts')).json()) as { items: { id: number }[] };
-    await database.db('seats').update({ status: 'SOLD' }).whereIn(
-      'id',
-      database.db('seats').select('id').where('number', '<=', 5),
-    );
+    await database
+      .db('seats')
+      .update({ status: 'SOLD' })
+      .whereIn('id', database.db('seats').select('id').where('number', '<=', 5));
     const response = await get(`/v1/concerts/${concerts[0]!.id}/timeslots`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { items: { totalSeats: number; availableSeats: number }[] };
@@ -45,7 +46,10 @@ describe('catalog', () => {
     const response = await get('/v1/timeslots/1/seats');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    const body = (await response.json()) as { timeslotId: number; seats: { number: number; grade: string }[] };
+    const body = (await response.json()) as {
+      timeslotId: number;
+      seats: { number: number; grade: string }[];
+    };
     expect(body.timeslotId).toBe(1);
     expect(body.seats.map((s) => s.number)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(body.seats[0]!.grade).toBe('VIP');
@@ -87,7 +91,10 @@ describe('catalog', () => {
   test('serves an OpenAPI 3.1 document that matches the validation', async () => {
     const doc = (await (await get('/openapi.json')).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { operationId: string; parameters: { name: string; schema: { pattern?: string } }[] }>>;
+      paths: Record<
+        string,
+        Record<string, { operationId: string; parameters: { name: string; schema: { pattern?: string } }[] }>
+      >;
     };
     expect(doc.openapi).toBe('3.1.0');
     const seatMap = doc.paths['/v1/timeslots/{timeslotId}/seats']!.get!;

@@ -58,7 +58,9 @@ export class RedisBus implements InvalidationBus {
     // The subscriber may queue its SUBSCRIBE until connected; it re-subscribes after reconnects.
     this.subscriber = publisher.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.subscribe(CHANNEL).catch((error: Error) => logger.warn({ err: error.message }, 'subscribe failed'));
+    this.subscriber
+      .subscribe(CHANNEL)
+      .catch((error: Error) => logger.warn({ err: error.message }, 'subscribe failed'));
   }
 
   async publish(key: string): Promise<void> {

@@ -27,7 +27,10 @@ export function catalogRoutes(db: Knex, seatMaps: SeatMapCache): RouteSpec[] {
       summary: 'Concerts, by id, a page at a time',
       tags: ['catalog'],
       query: concertListQuery,
-      responses: { 200: { description: 'A page of concerts', schema: concertListSchema }, 400: problems[400] },
+      responses: {
+        200: { description: 'A page of concerts', schema: concertListSchema },
+        400: problems[400],
+      },
       handler: async (ctx, { query }) => {
         const items = await listConcerts(db, query.limit, query.after);
         ctx.body = { items, nextCursor: items.length === query.limit ? items.at(-1)!.id : null };

@@ -119,7 +119,10 @@ export class SeatMapCache {
       storeHealthy = false;
       this.requests.inc({ layer: 'redis', result: 'error' });
       this.degraded.inc();
-      this.options.logger.warn({ err: (error as Error).message, key }, 'seat-map cache unavailable, reading Postgres');
+      this.options.logger.warn(
+        { err: (error as Error).message, key },
+        'seat-map cache unavailable, reading Postgres',
+      );
     }
     const body = await this.options.load(timeslotId);
     if (!body) return null;

@@ -45,7 +45,10 @@ export class WorkerPool {
     this.stopping = true;
     this.desired = 0;
     const exits = Object.values(cluster.workers ?? {}).map(
-      (worker) => new Promise<void>((resolve) => (worker!.isDead() ? resolve() : worker!.once('exit', () => resolve()))),
+      (worker) =>
+        new Promise<void>((resolve) =>
+          worker!.isDead() ? resolve() : worker!.once('exit', () => resolve()),
+        ),
     );
     this.reconcile();
     await Promise.all(exits);

@@ -35,7 +35,13 @@ if (!config.DATABASE_URL) {
   logger.fatal('invalid configuration: DATABASE_URL: required to generate data');
   process.exit(1);
 }
-const db = createDatabase({ url: config.DATABASE_URL, poolMin: 0, poolMax: 1, acquireTimeoutMs: 10_000, statementTimeoutMs: 0 });
+const db = createDatabase({
+  url: config.DATABASE_URL,
+  poolMin: 0,
+  poolMax: 1,
+  acquireTimeoutMs: 10_000,
+  statementTimeoutMs: 0,
+});
 try {
   await db.migrate.latest();
   const started = Date.now();

@@ -32,7 +32,12 @@ async function withTimeout(ms: number, work: () => Promise<unknown>): Promise<De
  * Postgres and (when configured) Redis answer within a short timeout. The same checks feed
  * `booking_dependency_up`, so alerts and /readyz agree.
  */
-export function createReadiness(db: Knex, redis: Redis | undefined, registry: Registry, timeoutMs = 1_000): Readiness {
+export function createReadiness(
+  db: Knex,
+  redis: Redis | undefined,
+  registry: Registry,
+  timeoutMs = 1_000,
+): Readiness {
   const check = async () => {
     const results: Record<string, DependencyStatus> = {
       postgres: await withTimeout(timeoutMs, () => db.raw('select 1')),
@@ -46,7 +51,8 @@ export function createReadiness(db: Knex, redis: Redis | undefined, registry: Re
     labelNames: ['dependency'] as const,
     registers: [registry],
     async collect() {
-      for (const [dependency, status] of Object.entries(await check())) this.set({ dependency }, status.ok ? 1 : 0);
+      for (const [dependency, status] of Object.entries(await check()))
+        this.set({ dependency }, status.ok ? 1 : 0);
     },
   });
   return { check };

@@ -24,7 +24,11 @@ export function httpMetrics(registry: Registry): Middleware {
     try {
       await next();
     } finally {
-      end({ method: ctx.method, route: ctx._matchedRoute ? String(ctx._matchedRoute) : 'unmatched', status: String(ctx.status) });
+      end({
+        method: ctx.method,
+        route: ctx._matchedRoute ? String(ctx._matchedRoute) : 'unmatched',
+        status: String(ctx.status),
+      });
     }
   };
 }

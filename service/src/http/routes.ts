@@ -96,9 +96,17 @@ export function openApiDocument(specs: RouteSpec[], info: { title: string; versi
     const path = spec.path.replace(/:(\w+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(spec.responses)) {
-      const contentType = response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
-      const schema = response.schema ? jsonSchema(response.schema, 'output') : Number(status) >= 400 ? problemSchema : undefined;
-      responses[status] = { description: response.description, ...(schema ? { content: { [contentType]: { schema } } } : {}) };
+      const contentType =
+        response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+      const schema = response.schema
+        ? jsonSchema(response.schema, 'output')
+        : Number(status) >= 400
+          ? problemSchema
+          : undefined;
+      responses[status] = {
+        description: response.description,
+        ...(schema ? { content: { [contentType]: { schema } } } : {}),
+      };
     }
     paths[path] ??= {};
     paths[path][spec.method] = {
@@ -111,7 +119,12 @@ export function openApiDocument(specs: RouteSpec[], info: { title: string; versi
         ...parametersOf(spec.headers, 'header'),
       ],
       ...(spec.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } },
+            },
+          }
         : {}),
       responses,
     };

@@ -32,5 +32,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('drop table if exists seats; drop table if exists timeslots; drop table if exists concerts;');
+  await knex.raw(
+    'drop table if exists seats; drop table if exists timeslots; drop table if exists concerts;',
+  );
 }
