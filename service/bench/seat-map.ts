@@ -1,0 +1,174 @@
+/**
+ * Benchmark (not a test): `npm run bench:seatmap`. On a catalog of 1M seats (100 concerts x
+ * 20 timeslots x 500 seats, in database `bench_seat_map` of the scripts/services.sh Postgres,
+ * generated once), one run measures side by side:
+ *   (a) the seat map with no index on seats.timeslot_id and no cache: the incident's slow query
+ *   (b) indexed, no cache
+ *   (c) cached (in-process layer in front of Redis)
+ *   (d) a bare Koa handler returning the same bytes from memory: the ceiling
+ * and prints requests/s, p50/p90/p99 and the ratios. Each service runs in a child process;
+ * autocannon drives it from this one. BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import knexFactory from 'knex';
+import { createDatabase } from '../src/db/knex.js';
+import { generateCatalog } from '../src/db/generate.js';
+import { spawnService } from '../../test-support/process.js';
+import { freePort, waitFor } from '../../test-support/servers.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const HOT_TIMESLOTS = 10;
+const VOLUME = { concerts: 100, timeslotsPerConcert: 20, seatsPerTimeslot: 500 };
+const DATABASE = 'bench_seat_map';
+
+const services = execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' });
+const env = Object.fromEntries(
+  [...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+);
+const databaseUrl = Object.assign(new URL(env.DATABASE_URL!), { pathname: `/${DATABASE}` }).toString();
+
+async function prepareCatalog() {
+  const admin = knexFactory({ client: 'pg', connection: env.DATABASE_URL, pool: { min: 0, max: 1 } });
+  const exists = await admin('pg_database').where({ datname: DATABASE }).first();
+  if (!exists) await admin.raw(`create database ${DATABASE}`);
+  await admin.destroy();
+  const db = createDatabase({
+    url: databaseUrl,
+    poolMin: 0,
+    poolMax: 2,
+    acquireTimeoutMs: 60_000,
+    statementTimeoutMs: 0,
+  });
+  await db.migrate.latest();
+  const [{ count }] = (await db('seats').count({ count: '*' })) as [{ count: string }];
+  const expected = VOLUME.concerts * VOLUME.timeslotsPerConcert * VOLUME.seatsPerTimeslot;
+  if (Number(count) !== expected) {
+    console.log(`generating ${expected.toLocaleString()} seats (once)...`);
+    await db.raw('truncate concerts cascade');
+    await generateCatalog(db, VOLUME);
+    await db.raw('analyze');
+  }
+  return db;
+}
+
+const db = await prepareCatalog();
+const timeslots = (await db('timeslots').orderBy('id').limit(HOT_TIMESLOTS).select('id')).map((row) =>
+  Number(row.id),
+);
+const setIndex = async (present: boolean) => {
+  await db.raw('alter table seats drop constraint if exists seats_timeslot_number_key');
+  if (present)
+    await db.raw('alter table seats add constraint seats_timeslot_number_key unique (timeslot_id, number)');
+  await db.raw('analyze seats');
+};
+
+interface Row {
+  name: string;
+  perSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+}
+const rows: Row[] = [];
+
+async function measure(name: string, port: number): Promise<Row> {
+  let next = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          path: `/v1/timeslots/${timeslots[next++ % timeslots.length]}/seats`,
+        }),
+      },
+    ],
+  });
+  const row = {
+    name,
+    perSecond: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+  };
+  rows.push(row);
+  console.log(`${name}: ${row.perSecond.toFixed(0)} req/s, p90 ${row.p90} ms, errors ${row.errors}`);
+  return row;
+}
+
+async function withService(name: string, extraEnv: Record<string, string>): Promise<Row> {
+  const port = await freePort();
+  const service = spawnService({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: env.REDIS_URL!,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    MIGRATE_ON_START: 'false',
+    QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
+    ...extraEnv,
+  });
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, name);
+    return await measure(name, port);
+  } finally {
+    service.child.kill('SIGTERM');
+    await service.exited;
+  }
+}
+
+async function withBareKoa(): Promise<Row> {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'seat-map-')), 'seat-map.json');
+  const { findSeatMap } = await import('../src/catalog/queries.js');
+  writeFileSync(file, JSON.stringify(await findSeatMap(db, timeslots[0]!)));
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'service/bench/bare-koa.ts'], {
+    env: { ...process.env, PORT: String(port), SEAT_MAP_FILE: file },
+    stdio: 'inherit',
+  });
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 30_000, 'bare koa');
+    return await measure('(d) bare Koa, bytes from memory', port);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+try {
+  await setIndex(false);
+  const slow = await withService('(a) no index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
+  await setIndex(true);
+  const indexed = await withService('(b) index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
+  const cached = await withService('(c) index, cache', { SEATMAP_CACHE_ENABLED: 'true' });
+  const ceiling = await withBareKoa();
+
+  console.log(
+    `\nSeat map, ${SECONDS} s per row, ${CONNECTIONS} connections, ${HOT_TIMESLOTS} hot timeslots of 500 seats, 1M seats in all\n`,
+  );
+  console.log('| variant | req/s | p50 ms | p90 ms | p99 ms | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of rows)
+    console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} |`);
+  const x = (a: number, b: number) => (b > 0 ? (a / b).toFixed(a / b >= 10 ? 0 : 2) : 'n/a');
+  console.log('\n| ratio | value | target |');
+  console.log('|---|---:|---:|');
+  console.log(
+    `| throughput (c)/(d), cache vs ceiling | ${x(cached.perSecond, ceiling.perSecond)} | >= 0.9 |`,
+  );
+  console.log(
+    `| throughput (c)/(a), cache vs slow query | ${x(cached.perSecond, slow.perSecond)} | >= 100 |`,
+  );
+  console.log(`| throughput (b)/(a), index vs slow query | ${x(indexed.perSecond, slow.perSecond)} | |`);
+  console.log(`| p90 (a)/(c), slow query vs cache | ${x(slow.p90, cached.p90)} | |`);
+} finally {
+  await setIndex(true);
+  await db.destroy();
+}
