@@ -4,14 +4,21 @@ import type { Logger } from '../logger.js';
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
-/** Request id (taken from `X-Request-Id` when sane), a child logger, and one access-log line per request. */
+/**
+ * Request id (taken from `X-Request-Id` when sane), a child logger bound to it as
+ * `ctx.state.log`, and one access-log line per request at debug level. The child logger is
+ * made on first use: the hot path (a cached seat map) usually logs nothing.
+ */
 export function requestContext(logger: Logger): Middleware {
+  const accessLog = logger.isLevelEnabled('debug');
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ requestId });
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (log ??= logger.child({ requestId })) });
     ctx.set('X-Request-Id', requestId);
+    if (!accessLog) return next();
     const started = process.hrtime.bigint();
     try {
       await next();
