@@ -153,9 +153,13 @@ describe('local cluster mode', () => {
     });
     const admin = `http://127.0.0.1:${adminPort}`;
     const workers = async () =>
-      (await (await fetch(`${admin}/workers`)).json()) as { desired: number; running: number };
+      (await (await fetch(`${admin}/workers`)).json()) as {
+        desired: number;
+        running: number;
+        listening: number;
+      };
     try {
-      await waitFor(async () => (await workers()).running === 2, 30_000, 'two workers');
+      await waitFor(async () => (await workers()).listening === 2, 30_000, 'two workers');
       await waitFor(
         async () => (await fetch(`http://127.0.0.1:${port}/livez`)).ok,
         30_000,
@@ -178,9 +182,9 @@ describe('local cluster mode', () => {
       expect((await workers()).desired).toBe(2);
 
       expect((await put({ count: 3 }, 'admin-token-for-tests')).status).toBe(200);
-      await waitFor(async () => (await workers()).running === 3, 30_000, 'three workers');
+      await waitFor(async () => (await workers()).listening === 3, 30_000, 'three workers');
       expect((await put({ count: 1 }, 'admin-token-for-tests')).status).toBe(200);
-      await waitFor(async () => (await workers()).running === 1, 30_000, 'one worker');
+      await waitFor(async () => (await workers()).listening === 1, 30_000, 'one worker');
 
       for (let i = 0; i < 10; i++)
         expect((await fetch(`http://127.0.0.1:${port}/v1/timeslots/1/seats`)).status).toBe(200);
@@ -198,6 +202,9 @@ describe('local cluster mode', () => {
       expect(metrics).toMatch(
         /http_request_duration_seconds_count\{[^}]*route="\/v1\/timeslots\/:timeslotId\/seats"[^}]*\} (\d+)/,
       );
+    } catch (error) {
+      console.error(`service output:\n${service.output()}`);
+      throw error;
     } finally {
       service.child.kill('SIGTERM');
       const { code } = await service.exited;

@@ -43,9 +43,10 @@ export function createAdminServer(pool: WorkerPool, token: string | undefined, l
     labelNames: ['state'] as const,
     registers: [own],
     collect() {
-      const { desired, running } = pool.status();
+      const { desired, running, listening } = pool.status();
       this.set({ state: 'desired' }, desired);
       this.set({ state: 'running' }, running);
+      this.set({ state: 'listening' }, listening);
     },
   });
 

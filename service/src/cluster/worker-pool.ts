@@ -3,7 +3,10 @@ import type { Logger } from '../logger.js';
 
 export interface WorkerPoolStatus {
   desired: number;
+  /** Workers alive and not retiring (some may still be starting). */
   running: number;
+  /** Of those, the ones accepting requests. */
+  listening: number;
 }
 
 /**
@@ -14,6 +17,7 @@ export interface WorkerPoolStatus {
 export class WorkerPool {
   private desired = 0;
   private readonly retiring = new Set<Worker>();
+  private readonly listening = new Set<Worker>();
   private stopping = false;
 
   constructor(
@@ -21,7 +25,9 @@ export class WorkerPool {
     private readonly retireTimeoutMs: number,
     private readonly logger: Logger,
   ) {
+    cluster.on('listening', (worker) => this.listening.add(worker));
     cluster.on('exit', (worker, code, signal) => {
+      this.listening.delete(worker);
       const expected = this.retiring.delete(worker);
       if (!expected && !this.stopping) {
         this.logger.warn({ pid: worker.process.pid, code, signal }, 'worker died, replacing it');
@@ -31,7 +37,12 @@ export class WorkerPool {
   }
 
   status(): WorkerPoolStatus {
-    return { desired: this.desired, running: this.live().length };
+    const live = this.live();
+    return {
+      desired: this.desired,
+      running: live.length,
+      listening: live.filter((worker) => this.listening.has(worker)).length,
+    };
   }
 
   resize(count: number): WorkerPoolStatus {
