@@ -11,7 +11,7 @@
  * and the run with the median throughput of each is reported, so a noisy moment on a shared
  * machine does not land on one side only. BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { createDatabase } from '../src/db/knex.js';
 import { generateCatalog } from '../src/db/generate.js';
+import { localServices } from '../../test-support/local-services.js';
 import { spawnService } from '../../test-support/process.js';
 import { freePort, waitFor } from '../../test-support/servers.js';
 
@@ -29,10 +30,7 @@ const HOT_TIMESLOTS = 10;
 const VOLUME = { concerts: 100, timeslotsPerConcert: 20, seatsPerTimeslot: 500 };
 const DATABASE = 'bench_seat_map';
 
-const services = execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' });
-const env = Object.fromEntries(
-  [...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
-);
+const env = localServices();
 const databaseUrl = Object.assign(new URL(env.DATABASE_URL!), { pathname: `/${DATABASE}` }).toString();
 
 async function prepareCatalog() {

@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { createDatabase, type Knex } from '../src/db/knex.js';
 import type { CpuProfile } from '../src/diagnostics/profiler.js';
+import { localServices } from '../../test-support/local-services.js';
 import { freePort, waitFor } from '../../test-support/servers.js';
 import { writeFlamegraph } from './flamegraph.js';
 
@@ -63,18 +64,9 @@ const seconds = count('seconds', values.seconds, 60);
 const connections = count('connections', values.connections, 1000);
 const hotTimeslots = count('timeslots', values.timeslots, 10_000);
 
-/** Starts the shared servers if needed and reads their URLs (`scripts/services.sh env`). */
+/** Starts the shared servers if needed and reads their URLs. */
 function sharedServices(): { databaseUrl: string; redisUrl: string } {
-  execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'inherit' });
-  const env = Object.fromEntries(
-    execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => line.match(/^export (\w+)=(.*)$/))
-      .filter((match) => match !== null)
-      .map((match) => [match[1]!, match[2]!]),
-  );
-  if (!env.DATABASE_URL || !env.REDIS_URL)
-    throw new Error('scripts/services.sh env printed no DATABASE_URL or REDIS_URL');
+  const env = localServices();
   return { databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL };
 }
 
