@@ -79,7 +79,7 @@ export interface DrillSummary {
   scaleDowns: ScaleEvent[];
   /** p90 when the first scale-up happened. */
   p90AtFirstScaleUp: number | null;
-  /** The lowest p90 under the same (peak) load after the last scale-up. */
+  /** The lowest p90 under the same (peak) load after the last scale-up during it. */
   p90AfterScaling: number | null;
   maxWorkersSeen: number;
 }
@@ -94,10 +94,11 @@ export function summarize(record: DrillRecord, peakStage: string): DrillSummary 
   const scaleUps = scaleEvents.filter((e) => e.direction === 'Up');
   const scaleDowns = scaleEvents.filter((e) => e.direction === 'Down');
   const firstUp = scaleUps[0];
-  const lastUp = scaleUps.at(-1);
-  const afterPeak = samples.filter(
-    (s) => lastUp !== undefined && s.t > lastUp.t && s.stage === peakStage && s.p90 !== null,
-  );
+  const peak = samples.filter((s) => s.stage === peakStage);
+  const peakEnd = peak.at(-1)?.t ?? 0;
+  // The last scale-up under the peak load: later ones (a re-fire after a scale-down) compare other loads.
+  const lastPeakUp = scaleUps.filter((e) => e.t <= peakEnd).at(-1);
+  const afterPeak = peak.filter((s) => lastPeakUp !== undefined && s.t > lastPeakUp.t && s.p90 !== null);
   return {
     fired: firstFiring !== undefined,
     firstFiring,

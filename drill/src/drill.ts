@@ -6,7 +6,7 @@
  * in MODE=local against the service's worker pool, and the load runner's seat-map scenario. Prints a timeline,
  * writes <out>.json and <out>.svg, and stops everything it started (also on Ctrl-C or failure).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { runLoad } from '../../load/src/run.js';
 import { renderSvg } from '../../load/src/report.js';
 import { writeMonitoringFiles } from '../../monitoring/src/render.js';
 import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
+import { localServices } from '../../test-support/local-services.js';
 import { spawnService } from '../../test-support/process.js';
 import { freePort, waitFor } from '../../test-support/servers.js';
 import type { DrillRecord, Sample, ScaleEvent } from './analysis.js';
@@ -37,7 +38,7 @@ export interface DrillOptions {
   thresholdSeconds: number;
   /** Catalog size: seats per timeslot make each seat map heavy (the incident's slow query). */
   seatsPerTimeslot: number;
-  /** Postgres connections per worker: one makes the worker's pool the queue that more workers shorten. */
+  /** Postgres connections per worker (the service's default: 10). */
   dbPoolMax: number;
   out: string;
   log: (line: string) => void;
@@ -50,8 +51,8 @@ export const DEFAULT_DRILL: Omit<DrillOptions, 'out' | 'log'> = {
   peakSeconds: 70,
   // 0.25 s: well above one worker's p90 at light load, well below its p90 at the peak on a loaded 2-core machine.
   thresholdSeconds: 0.25,
-  seatsPerTimeslot: 500,
-  dbPoolMax: 1,
+  seatsPerTimeslot: 2000,
+  dbPoolMax: 10,
 };
 
 /** The policy file's numbers: short, so that a whole episode fits in about two minutes. */
@@ -117,16 +118,6 @@ function descendants(pids: number[]): number[] {
     }
   }
   return [...found].filter((pid) => !pids.includes(pid));
-}
-
-function servicesEnv(): { databaseUrl: string; redisUrl: string } {
-  execFileSync('bash', ['scripts/services.sh', 'up'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const text = execFileSync('bash', ['scripts/services.sh', 'env'], { cwd: ROOT, encoding: 'utf8' });
-  const value = (name: string) => new RegExp(`${name}=(\\S+)`).exec(text)?.[1];
-  const databaseUrl = value('DATABASE_URL');
-  const redisUrl = value('REDIS_URL');
-  if (!databaseUrl || !redisUrl) throw new Error(`scripts/services.sh env printed no URLs:\n${text}`);
-  return { databaseUrl, redisUrl };
 }
 
 function spawnLogged(processes: Processes, name: string, command: string, args: string[], env = {}) {
@@ -225,7 +216,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   process.once('SIGINT', () => abort.abort());
   try {
     stamp('starting Postgres and Redis (scripts/services.sh up)');
-    const { databaseUrl, redisUrl } = servicesEnv();
+    const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = localServices();
     database = await createTestDatabase(
       { concerts: 20, timeslotsPerConcert: 5, seatsPerTimeslot: options.seatsPerTimeslot },
       databaseUrl,
