@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -12,7 +13,8 @@ import { prepareDatabase } from './db/prepare.js';
 import { composeService } from './compose.js';
 import { boundPort, drain, listen } from './server.js';
 import { WorkerPool } from './cluster/worker-pool.js';
-import { createAdminServer, exposeMetricsToPrimary } from './cluster/admin-server.js';
+import { createAdminServer } from './cluster/admin-server.js';
+import { answerMetricRequests, sendFinalMetrics } from './cluster/metrics.js';
 
 function loadConfigOrExit(): Config {
   try {
@@ -44,8 +46,10 @@ function queueSecret(config: Config, logger: Logger): string {
 }
 
 async function runServer(config: Config, logger: Logger, onStopped: () => Promise<void>): Promise<void> {
+  // A worker answers the primary's metric requests from the start (empty until it serves).
+  let serving: Registry | undefined;
+  if (cluster.isWorker) answerMetricRequests(() => serving);
   // Listen for stop requests first: a worker retired while still starting must not hang its primary.
-  if (cluster.isWorker) exposeMetricsToPrimary([]);
   let stop = async (reason: string) => {
     logger.info({ reason }, 'stopped before serving');
     await onStopped();
@@ -65,14 +69,17 @@ async function runServer(config: Config, logger: Logger, onStopped: () => Promis
   );
 
   const service = await composeService(config, logger);
-  if (cluster.isWorker) exposeMetricsToPrimary([service.registry]);
+  serving = service.registry;
   const server = await listen(service.app, config.HOST, config.PORT);
   logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
   stop = async (reason: string) => {
     logger.info({ reason, deadlineMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
-    // A retiring worker leaves the primary's sums at once: its clients are about to close.
-    if (cluster.isWorker) exposeMetricsToPrimary([]);
     const clean = await drain(server, service.lifecycle, config.SHUTDOWN_TIMEOUT_MS, logger);
+    if (cluster.isWorker) {
+      // From now on the primary keeps this worker's counts itself (cluster/metrics.ts).
+      serving = undefined;
+      await sendFinalMetrics(service.registry);
+    }
     await service.close();
     await onStopped();
     logger.info({ clean }, 'stopped');

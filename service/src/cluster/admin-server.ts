@@ -1,7 +1,8 @@
 import http from 'node:http';
-import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { bearerMatches } from '../http/auth.js';
 import type { Logger } from '../logger.js';
+import { ClusterMetrics } from './metrics.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
@@ -21,21 +22,11 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
 }
 
 /**
- * In a worker: answer the primary's metric requests (IPC) with these registries. Called at once
- * with none, so a worker still starting answers too (the primary waits for every worker), then
- * again with the service's registry. prom-client listens once an AggregatorRegistry exists.
- */
-export function exposeMetricsToPrimary(registries: Registry[]): void {
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries(registries);
-}
-
-/**
  * The primary's admin port: `GET /workers`, `PUT /workers {"count": N}` (bearer token), and
  * `/metrics` summed over every worker, so Prometheus sees the pool as one target.
  */
 export function createAdminServer(pool: WorkerPool, token: string | undefined, logger: Logger): http.Server {
-  const aggregator = new AggregatorRegistry();
+  const workerMetrics = new ClusterMetrics();
   const own = new Registry();
   new Gauge({
     name: 'booking_workers',
@@ -53,7 +44,7 @@ export function createAdminServer(pool: WorkerPool, token: string | undefined, l
   return http.createServer(async (req, res) => {
     try {
       if (req.url === '/metrics' && req.method === 'GET') {
-        const workers = await aggregator.clusterMetrics();
+        const workers = await workerMetrics.text();
         send(res, 200, `${workers}\n${await own.metrics()}`, own.contentType);
       } else if (req.url === '/workers' && req.method === 'GET') {
         send(res, 200, pool.status());
