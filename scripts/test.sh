@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): servers up (installed with apt if missing), the envtest
-# binaries built once per machine (or taken from KUBEBUILDER_ASSETS), then one jest run over
-# every component. Lint, format and type checks run as jest tests (test-support/test/static.test.ts).
-# Extra arguments go to jest, e.g. `npm test -- service/test/catalog.test.ts`.
+# binaries built once per machine (or taken from KUBEBUILDER_ASSETS), then jest over every component.
+# Lint, format and type checks run as jest tests (test-support/test/static.test.ts).
+#
+# Two jest runs: everything else two files at a time, then the incident drill alone, because the drill
+# asserts that added workers lower p90, which needs CPU that no other suite is using.
+# Arguments go to jest and run one pass only, e.g. `npm test -- service/test/catalog.test.ts`.
+# TEST_RESULTS_DIR=dir writes each pass's jest JSON results there (.ci/run sums them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
@@ -14,4 +18,20 @@ elif [ "${CI:-}" = true ]; then
   echo "test: CI needs the cluster tests: install Go or set KUBEBUILDER_ASSETS" >&2
   exit 1
 fi
-exec npm run -s test:jest -- "$@"
+
+jest() {
+  local name=$1
+  shift
+  local report=()
+  [ -n "${TEST_RESULTS_DIR:-}" ] && report=(--json --outputFile="$TEST_RESULTS_DIR/$name.json")
+  npm run -s test:jest -- "${report[@]}" "$@"
+}
+
+if [ $# -gt 0 ]; then
+  jest selected "$@"
+  exit
+fi
+status=0
+jest main --testPathIgnorePatterns '/node_modules/' '/dist/' '/drill/' || status=$?
+jest drill --runInBand drill/ || status=$?
+exit "$status"
