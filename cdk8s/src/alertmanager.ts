@@ -2,13 +2,19 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
 import {
   checksum,
-  containerSecurityContext,
+  clusterIpService,
+  configMapVolume,
+  containerPort,
   emptyDir,
   httpProbe,
-  podSecurityContext,
-  resourceRequirements,
+  isolatedPod,
+  probeTiming,
+  restrictedContainer,
+  secretFilesVolume,
+  servicePort,
+  singleInstance,
 } from './common.js';
-import { APPS, appLabels, appMetadata, imageVersion, selectorLabels } from './labels.js';
+import { APPS, appLabelling, imageVersion } from './labels.js';
 import { PORTS, SECRETS } from './names.js';
 import { NOBODY_UID } from './prometheus.js';
 import type { BundleValues } from './values.js';
@@ -36,9 +42,7 @@ export class Alertmanager extends Construct {
     const { values, config } = props;
     const a = values.alertmanager;
     const name = APPS.alertmanager.name;
-    const version = imageVersion(a.image);
-    const metadata = (n?: string) => appMetadata(values, 'alertmanager', { name: n, version });
-    const selector = selectorLabels(values, 'alertmanager');
+    const { selector, labels, metadata } = appLabelling(values, 'alertmanager', imageVersion(a.image));
 
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: metadata(`${name}-config`),
@@ -48,62 +52,45 @@ export class Alertmanager extends Construct {
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: metadata(),
       spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
         // One instance without a gossip peer: never two at once, or both would notify.
-        strategy: { type: 'Recreate' },
+        ...singleInstance(selector),
         template: {
-          metadata: {
-            labels: appLabels(values, 'alertmanager', version),
-            annotations: { 'checksum/config': checksum(config) },
-          },
+          metadata: { labels, annotations: { 'checksum/config': checksum(config) } },
           spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(NOBODY_UID),
+            ...isolatedPod(NOBODY_UID),
             containers: [
-              {
-                name: 'alertmanager',
-                image: a.image,
-                args: [
-                  `--config.file=${CONFIG_DIR}/alertmanager.yml`,
-                  '--storage.path=/alertmanager',
-                  `--web.listen-address=:${PORTS.alertmanager}`,
-                  // Single replica: no HA gossip listener.
-                  '--cluster.listen-address=',
-                ],
-                ports: [{ name: 'http', containerPort: PORTS.alertmanager, protocol: 'TCP' }],
-                resources: resourceRequirements(a.resources),
-                securityContext: containerSecurityContext(),
-                livenessProbe: httpProbe('/-/healthy', 'http', {
-                  periodSeconds: 15,
-                  failureThreshold: 4,
-                  timeoutSeconds: 3,
-                }),
-                readinessProbe: httpProbe('/-/ready', 'http', {
-                  periodSeconds: 5,
-                  failureThreshold: 3,
-                  timeoutSeconds: 3,
-                }),
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'secrets', mountPath: SECRETS.alertmanager.mountPath, readOnly: true },
-                  // Silences and the notification log: lost on restart (acceptable for one replica).
-                  { name: 'data', mountPath: '/alertmanager' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
+              restrictedContainer(
+                {
+                  name: 'alertmanager',
+                  image: a.image,
+                  args: [
+                    `--config.file=${CONFIG_DIR}/alertmanager.yml`,
+                    '--storage.path=/alertmanager',
+                    `--web.listen-address=:${PORTS.alertmanager}`,
+                    // Single replica: no HA gossip listener.
+                    '--cluster.listen-address=',
+                  ],
+                  ports: [containerPort('http', PORTS.alertmanager)],
+                  livenessProbe: httpProbe('/-/healthy', 'http', probeTiming(15, 4, 3)),
+                  readinessProbe: httpProbe('/-/ready', 'http', probeTiming(5, 3, 3)),
+                  volumeMounts: [
+                    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                    { name: 'secrets', mountPath: SECRETS.alertmanager.mountPath, readOnly: true },
+                    // Silences and the notification log: lost on restart (acceptable for one replica).
+                    { name: 'data', mountPath: '/alertmanager' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                  ],
+                },
+                a.resources,
+              ),
             ],
             volumes: [
-              { name: 'config', configMap: { name: `${name}-config` } },
-              {
-                name: 'secrets',
-                secret: {
-                  secretName: SECRETS.alertmanager.name,
-                  defaultMode: 0o440,
-                  items: Object.values(SECRETS.alertmanager.keys).map((key) => ({ key, path: key })),
-                },
-              },
+              configMapVolume('config', `${name}-config`),
+              secretFilesVolume(
+                'secrets',
+                SECRETS.alertmanager.name,
+                Object.values(SECRETS.alertmanager.keys),
+              ),
               emptyDir('data', '256Mi'),
               emptyDir('tmp'),
             ],
@@ -112,20 +99,6 @@ export class Alertmanager extends Construct {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: metadata(),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [
-          {
-            name: 'http',
-            port: PORTS.alertmanager,
-            targetPort: k8s.IntOrString.fromString('http'),
-            protocol: 'TCP',
-          },
-        ],
-      },
-    });
+    this.service = clusterIpService(this, metadata(), selector, servicePort('http', PORTS.alertmanager));
   }
 }

@@ -13,13 +13,17 @@ import {
 import { DEFAULT_RULE_PARAMS } from '../../monitoring/src/rules.js';
 import { serviceImage } from './booking-service.js';
 import {
-  containerSecurityContext,
+  clusterIpService,
+  containerPort,
   emptyDir,
   httpProbe,
   podSecurityContext,
-  resourceRequirements,
+  probeTiming,
+  restrictedContainer,
+  secretFilesVolume,
+  servicePort,
 } from './common.js';
-import { APPS, appLabels, appMetadata, selectorLabels } from './labels.js';
+import { APPS, appLabelling, appLabels } from './labels.js';
 import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
@@ -114,8 +118,7 @@ export class AlertScalerController extends Construct {
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
     const name = APPS.alertscaler.name;
-    const metadata = () => appMetadata(values, 'alertscaler');
-    const selector = selectorLabels(values, 'alertscaler');
+    const { selector, labels, metadata } = appLabelling(values, 'alertscaler');
     const tokenKey = SECRETS.alertmanager.keys.controllerWebhookToken;
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata() });
@@ -145,79 +148,48 @@ export class AlertScalerController extends Construct {
         replicas: CONTROLLER_REPLICAS,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: appLabels(values, 'alertscaler') },
+          metadata: { labels },
           spec: {
             serviceAccountName: name,
             enableServiceLinks: false,
             securityContext: podSecurityContext(APP_UID),
             containers: [
-              {
-                name,
-                image: serviceImage(values),
-                imagePullPolicy: values.image.pullPolicy,
-                command: [...COMMANDS.controller],
-                env: [
-                  ...Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
-                  fieldEnv('NAMESPACE', 'metadata.namespace'),
-                  fieldEnv('POD_NAME', 'metadata.name'),
-                ],
-                ports: [{ name: 'http', containerPort: PORTS.alertscaler, protocol: 'TCP' }],
-                resources: resourceRequirements(CONTROLLER_RESOURCES),
-                securityContext: containerSecurityContext(),
-                livenessProbe: httpProbe('/livez', 'http', {
-                  periodSeconds: 10,
-                  failureThreshold: 3,
-                  timeoutSeconds: 2,
-                }),
-                readinessProbe: httpProbe('/readyz', 'http', {
-                  periodSeconds: 5,
-                  failureThreshold: 2,
-                  timeoutSeconds: 2,
-                }),
-                volumeMounts: [
-                  { name: 'secrets', mountPath: SECRETS_DIR, readOnly: true },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              {
-                name: 'secrets',
-                secret: {
-                  secretName: SECRETS.alertmanager.name,
-                  defaultMode: 0o440,
-                  items: [{ key: tokenKey, path: tokenKey }],
+              restrictedContainer(
+                {
+                  name,
+                  image: serviceImage(values),
+                  imagePullPolicy: values.image.pullPolicy,
+                  command: [...COMMANDS.controller],
+                  env: [
+                    ...Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
+                    fieldEnv('NAMESPACE', 'metadata.namespace'),
+                    fieldEnv('POD_NAME', 'metadata.name'),
+                  ],
+                  ports: [containerPort('http', PORTS.alertscaler)],
+                  livenessProbe: httpProbe('/livez', 'http', probeTiming(10, 3, 2)),
+                  readinessProbe: httpProbe('/readyz', 'http', probeTiming(5, 2, 2)),
+                  volumeMounts: [
+                    { name: 'secrets', mountPath: SECRETS_DIR, readOnly: true },
+                    { name: 'tmp', mountPath: '/tmp' },
+                  ],
                 },
-              },
-              emptyDir('tmp'),
+                CONTROLLER_RESOURCES,
+              ),
             ],
+            volumes: [secretFilesVolume('secrets', SECRETS.alertmanager.name, [tokenKey]), emptyDir('tmp')],
           },
         },
       },
     });
 
-    new k8s.KubeService(this, 'service', {
-      metadata: metadata(),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [
-          {
-            name: 'http',
-            port: PORTS.alertscaler,
-            targetPort: k8s.IntOrString.fromString('http'),
-            protocol: 'TCP',
-          },
-        ],
-      },
-    });
+    clusterIpService(this, metadata(), selector, servicePort('http', PORTS.alertscaler));
 
     // Parsed at synth time: the chart cannot carry a spec the controller would reject.
     const spec = alertScalerSpecSchema.parse(defaultAlertScalerSpec(values));
     this.scaler = new ApiObject(this, 'default-alertscaler', {
       apiVersion: API_VERSION,
       kind: KIND,
-      metadata: appMetadata(values, 'alertscaler', { name: APPS.bookingService.name }),
+      metadata: metadata(APPS.bookingService.name),
       spec,
     });
   }

@@ -2,13 +2,16 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
 import {
   checksum,
-  containerSecurityContext,
+  clusterIpService,
+  containerPort,
   emptyDir,
   httpProbe,
-  podSecurityContext,
-  resourceRequirements,
+  isolatedPod,
+  restrictedContainer,
+  secretFilesVolume,
+  servicePort,
 } from './common.js';
-import { APPS, appLabels, appMetadata, selectorLabels } from './labels.js';
+import { APPS, appLabelling } from './labels.js';
 import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
@@ -53,9 +56,11 @@ export class BookingService extends Construct {
     super(scope, id);
     const s = values.service;
     const image = serviceImage(values);
-    const version = values.image.tag.slice(0, 63);
-    const metadata = (name?: string) => appMetadata(values, 'bookingService', { name, version });
-    const selector = selectorLabels(values, 'bookingService');
+    const { selector, labels, metadata } = appLabelling(
+      values,
+      'bookingService',
+      values.image.tag.slice(0, 63),
+    );
     const configName = `${APPS.bookingService.name}-config`;
     const env = serviceEnvironment(values);
 
@@ -90,15 +95,10 @@ export class BookingService extends Construct {
           },
         },
         template: {
-          metadata: {
-            labels: appLabels(values, 'bookingService', version),
-            annotations: { 'checksum/config': checksum(env) },
-          },
+          metadata: { labels, annotations: { 'checksum/config': checksum(env) } },
           spec: {
             serviceAccountName: APPS.bookingService.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(APP_UID),
+            ...isolatedPod(APP_UID),
             // Above the preStop sleep plus the service's drain deadline (SHUTDOWN_TIMEOUT_MS).
             terminationGracePeriodSeconds: s.terminationGracePeriodSeconds,
             topologySpreadConstraints: [
@@ -111,49 +111,44 @@ export class BookingService extends Construct {
               },
             ],
             initContainers: [
-              {
-                name: 'migrate',
-                image,
-                imagePullPolicy: values.image.pullPolicy,
-                command: [...COMMANDS.migrate],
-                envFrom,
-                env: [databaseUrl],
-                resources: resourceRequirements(s.migrationResources),
-                securityContext: containerSecurityContext(),
-                volumeMounts: mounts,
-              },
+              restrictedContainer(
+                {
+                  name: 'migrate',
+                  image,
+                  imagePullPolicy: values.image.pullPolicy,
+                  command: [...COMMANDS.migrate],
+                  envFrom,
+                  env: [databaseUrl],
+                  volumeMounts: mounts,
+                },
+                s.migrationResources,
+              ),
             ],
             containers: [
-              {
-                name: APPS.bookingService.name,
-                image,
-                imagePullPolicy: values.image.pullPolicy,
-                command: [...COMMANDS.service],
-                ports: [{ name: 'http', containerPort: PORTS.bookingService, protocol: 'TCP' }],
-                envFrom,
-                env: [databaseUrl],
-                resources: resourceRequirements(s.resources),
-                securityContext: containerSecurityContext(),
-                startupProbe: httpProbe('/livez', 'http', s.probes.startup),
-                livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
-                readinessProbe: httpProbe('/readyz', 'http', s.probes.readiness),
-                // Endpoints drop the pod while it still serves; then SIGTERM starts the drain.
-                lifecycle:
-                  s.preStopSleepSeconds > 0
-                    ? { preStop: { sleep: { seconds: s.preStopSleepSeconds } } }
-                    : undefined,
-                volumeMounts: mounts,
-              },
+              restrictedContainer(
+                {
+                  name: APPS.bookingService.name,
+                  image,
+                  imagePullPolicy: values.image.pullPolicy,
+                  command: [...COMMANDS.service],
+                  ports: [containerPort('http', PORTS.bookingService)],
+                  envFrom,
+                  env: [databaseUrl],
+                  startupProbe: httpProbe('/livez', 'http', s.probes.startup),
+                  livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
+                  readinessProbe: httpProbe('/readyz', 'http', s.probes.readiness),
+                  // Endpoints drop the pod while it still serves; then SIGTERM starts the drain.
+                  lifecycle:
+                    s.preStopSleepSeconds > 0
+                      ? { preStop: { sleep: { seconds: s.preStopSleepSeconds } } }
+                      : undefined,
+                  volumeMounts: mounts,
+                },
+                s.resources,
+              ),
             ],
             volumes: [
-              {
-                name: 'secrets',
-                secret: {
-                  secretName: SECRETS.service.name,
-                  defaultMode: 0o440,
-                  items: Object.values(SECRETS.service.keys).map((key) => ({ key, path: key })),
-                },
-              },
+              secretFilesVolume('secrets', SECRETS.service.name, Object.values(SECRETS.service.keys)),
               emptyDir('tmp'),
             ],
           },
@@ -161,21 +156,12 @@ export class BookingService extends Construct {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: metadata(),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [
-          {
-            name: 'http',
-            port: PORTS.bookingServiceService,
-            targetPort: k8s.IntOrString.fromString('http'),
-            protocol: 'TCP',
-          },
-        ],
-      },
-    });
+    this.service = clusterIpService(
+      this,
+      metadata(),
+      selector,
+      servicePort('http', PORTS.bookingServiceService),
+    );
 
     this.pdb = new k8s.KubePodDisruptionBudget(this, 'pdb', {
       metadata: metadata(),

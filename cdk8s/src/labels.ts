@@ -65,3 +65,15 @@ export function appMetadata(
     ...(options.annotations ? { annotations: options.annotations } : {}),
   };
 }
+
+/**
+ * The labels a construct of `app` puts on its objects, at `version` (the image tag of an app that runs one):
+ * `selector` for selectors, `labels` for pod templates and claims, `metadata(name?)` for the objects.
+ */
+export function appLabelling(values: BundleValues, app: AppKey, version: string = values.version) {
+  return {
+    selector: selectorLabels(values, app),
+    labels: appLabels(values, app, version),
+    metadata: (name?: string) => appMetadata(values, app, { name, version }),
+  };
+}

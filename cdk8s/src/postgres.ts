@@ -2,13 +2,17 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
 import {
   checksum,
-  containerSecurityContext,
+  configMapVolume,
+  containerPort,
   emptyDir,
-  podSecurityContext,
-  resourceRequirements,
+  isolatedPod,
+  probeTiming,
+  restrictedContainer,
+  retainedDataClaim,
+  servicePort,
   shellProbe,
 } from './common.js';
-import { APPS, appLabels, appMetadata, imageVersion, selectorLabels } from './labels.js';
+import { APPS, appLabelling, imageVersion } from './labels.js';
 import { PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
@@ -54,19 +58,12 @@ export class Postgres extends Construct {
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
     const pg = values.postgres;
-    const version = imageVersion(pg.image);
-    const metadata = (name?: string) => appMetadata(values, 'postgres', { name, version });
-    const selector = selectorLabels(values, 'postgres');
+    const { selector, labels, metadata } = appLabelling(values, 'postgres', imageVersion(pg.image));
     const conf = postgresConf(values);
     const configName = `${APPS.postgres.name}-config`;
     const secretEnv = (name: string, key: string): k8s.EnvVar => ({
       name,
       valueFrom: { secretKeyRef: { name: SECRETS.database.name, key } },
-    });
-    const probeTiming = (periodSeconds: number, failureThreshold: number) => ({
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds: 5,
     });
     const isReady = `pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${PORTS.postgres}`;
 
@@ -77,18 +74,7 @@ export class Postgres extends Construct {
 
     this.service = new k8s.KubeService(this, 'service', {
       metadata: metadata(),
-      spec: {
-        clusterIp: 'None',
-        selector,
-        ports: [
-          {
-            name: 'postgres',
-            port: PORTS.postgres,
-            targetPort: k8s.IntOrString.fromString('postgres'),
-            protocol: 'TCP',
-          },
-        ],
-      },
+      spec: { clusterIp: 'None', selector, ports: [servicePort('postgres', PORTS.postgres)] },
     });
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
@@ -98,63 +84,49 @@ export class Postgres extends Construct {
         replicas: 1,
         selector: { matchLabels: selector },
         updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
-          metadata: {
-            labels: appLabels(values, 'postgres', version),
-            annotations: { 'checksum/config': checksum(conf) },
-          },
+          metadata: { labels, annotations: { 'checksum/config': checksum(conf) } },
           spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(POSTGRES_UID),
+            ...isolatedPod(POSTGRES_UID),
             terminationGracePeriodSeconds: 60,
             containers: [
-              {
-                name: 'postgres',
-                image: pg.image,
-                args: ['-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
-                ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
-                env: [
-                  secretEnv('POSTGRES_USER', SECRETS.database.keys.username),
-                  secretEnv('POSTGRES_PASSWORD', SECRETS.database.keys.password),
-                  secretEnv('POSTGRES_DB', SECRETS.database.keys.database),
-                  // A subdirectory, so the volume's lost+found does not upset initdb.
-                  { name: 'PGDATA', value: `${DATA_DIR}/pgdata` },
-                ],
-                resources: resourceRequirements(pg.resources),
-                securityContext: containerSecurityContext(),
-                // initdb on first start, WAL replay after a crash: up to 5 minutes.
-                startupProbe: shellProbe(isReady, probeTiming(5, 60)),
-                livenessProbe: shellProbe(isReady, probeTiming(10, 6)),
-                readinessProbe: shellProbe(isReady, probeTiming(5, 3)),
-                volumeMounts: [
-                  { name: 'data', mountPath: DATA_DIR },
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                  { name: 'shm', mountPath: '/dev/shm' },
-                ],
-              },
+              restrictedContainer(
+                {
+                  name: 'postgres',
+                  image: pg.image,
+                  args: ['-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
+                  ports: [containerPort('postgres', PORTS.postgres)],
+                  env: [
+                    secretEnv('POSTGRES_USER', SECRETS.database.keys.username),
+                    secretEnv('POSTGRES_PASSWORD', SECRETS.database.keys.password),
+                    secretEnv('POSTGRES_DB', SECRETS.database.keys.database),
+                    // A subdirectory, so the volume's lost+found does not upset initdb.
+                    { name: 'PGDATA', value: `${DATA_DIR}/pgdata` },
+                  ],
+                  // initdb on first start, WAL replay after a crash: up to 5 minutes.
+                  startupProbe: shellProbe(isReady, probeTiming(5, 60, 5)),
+                  livenessProbe: shellProbe(isReady, probeTiming(10, 6, 5)),
+                  readinessProbe: shellProbe(isReady, probeTiming(5, 3, 5)),
+                  volumeMounts: [
+                    { name: 'data', mountPath: DATA_DIR },
+                    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                    { name: 'run', mountPath: '/var/run/postgresql' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                    { name: 'shm', mountPath: '/dev/shm' },
+                  ],
+                },
+                pg.resources,
+              ),
             ],
             volumes: [
-              { name: 'config', configMap: { name: configName } },
+              configMapVolume('config', configName),
               emptyDir('run', '16Mi'),
               emptyDir('tmp', '256Mi'),
               emptyDir('shm', '256Mi', 'Memory'),
             ],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: appLabels(values, 'postgres', version) },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(pg.storageClassName ? { storageClassName: pg.storageClassName } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(pg.storageSize) } },
-            },
-          },
-        ],
+        ...retainedDataClaim(labels, pg),
       },
     });
   }

@@ -4,13 +4,18 @@ import { k8s } from 'cdk8s-plus-33';
 import { stringify } from 'yaml';
 import {
   checksum,
-  containerSecurityContext,
+  clusterIpService,
+  configMapVolume,
+  containerPort,
   emptyDir,
   httpProbe,
-  podSecurityContext,
-  resourceRequirements,
+  isolatedPod,
+  probeTiming,
+  restrictedContainer,
+  retainedDataClaim,
+  servicePort,
 } from './common.js';
-import { APPS, type AppKey, appLabels, appMetadata, imageVersion, selectorLabels } from './labels.js';
+import { APPS, type AppKey, appLabelling, imageVersion } from './labels.js';
 import { PORTS } from './names.js';
 import type { BundleValues } from './values.js';
 
@@ -93,9 +98,7 @@ export class Prometheus extends Construct {
     const { values, rules } = props;
     const p = values.prometheus;
     const name = APPS.prometheus.name;
-    const version = imageVersion(p.image);
-    const metadata = (n?: string) => appMetadata(values, 'prometheus', { name: n, version });
-    const selector = selectorLabels(values, 'prometheus');
+    const { selector, labels, metadata } = appLabelling(values, 'prometheus', imageVersion(p.image));
     const config = stringify(prometheusConfig(values));
 
     const serviceAccount = new kplus.ServiceAccount(this, 'service-account', {
@@ -116,21 +119,7 @@ export class Prometheus extends Construct {
       data: { [RULES_FILE]: rules },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: metadata(),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [
-          {
-            name: 'http',
-            port: PORTS.prometheus,
-            targetPort: k8s.IntOrString.fromString('http'),
-            protocol: 'TCP',
-          },
-        ],
-      },
-    });
+    this.service = clusterIpService(this, metadata(), selector, servicePort('http', PORTS.prometheus));
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(),
@@ -138,73 +127,51 @@ export class Prometheus extends Construct {
         serviceName: name,
         replicas: 1,
         selector: { matchLabels: selector },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: {
-            labels: appLabels(values, 'prometheus', version),
+            labels,
             annotations: { 'checksum/config': checksum(config), 'checksum/rules': checksum(rules) },
           },
           spec: {
             serviceAccountName: name,
+            ...isolatedPod(NOBODY_UID),
             // Pod discovery reads the API with this token.
             automountServiceAccountToken: true,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(NOBODY_UID),
             terminationGracePeriodSeconds: 60,
             containers: [
-              {
-                name: 'prometheus',
-                image: p.image,
-                args: [
-                  `--config.file=${CONFIG_DIR}/prometheus.yml`,
-                  '--storage.tsdb.path=/prometheus',
-                  `--storage.tsdb.retention.time=${p.retention}`,
-                  `--web.listen-address=:${PORTS.prometheus}`,
-                ],
-                ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
-                resources: resourceRequirements(p.resources),
-                securityContext: containerSecurityContext(),
-                // WAL replay after a restart can take minutes.
-                startupProbe: httpProbe('/-/ready', 'http', {
-                  periodSeconds: 5,
-                  failureThreshold: 60,
-                  timeoutSeconds: 3,
-                }),
-                livenessProbe: httpProbe('/-/healthy', 'http', {
-                  periodSeconds: 15,
-                  failureThreshold: 4,
-                  timeoutSeconds: 5,
-                }),
-                readinessProbe: httpProbe('/-/ready', 'http', {
-                  periodSeconds: 5,
-                  failureThreshold: 3,
-                  timeoutSeconds: 3,
-                }),
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'rules', mountPath: RULES_DIR, readOnly: true },
-                  { name: 'data', mountPath: '/prometheus' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
+              restrictedContainer(
+                {
+                  name: 'prometheus',
+                  image: p.image,
+                  args: [
+                    `--config.file=${CONFIG_DIR}/prometheus.yml`,
+                    '--storage.tsdb.path=/prometheus',
+                    `--storage.tsdb.retention.time=${p.retention}`,
+                    `--web.listen-address=:${PORTS.prometheus}`,
+                  ],
+                  ports: [containerPort('http', PORTS.prometheus)],
+                  // WAL replay after a restart can take minutes.
+                  startupProbe: httpProbe('/-/ready', 'http', probeTiming(5, 60, 3)),
+                  livenessProbe: httpProbe('/-/healthy', 'http', probeTiming(15, 4, 5)),
+                  readinessProbe: httpProbe('/-/ready', 'http', probeTiming(5, 3, 3)),
+                  volumeMounts: [
+                    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                    { name: 'rules', mountPath: RULES_DIR, readOnly: true },
+                    { name: 'data', mountPath: '/prometheus' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                  ],
+                },
+                p.resources,
+              ),
             ],
             volumes: [
-              { name: 'config', configMap: { name: `${name}-config` } },
-              { name: 'rules', configMap: { name: `${name}-rules` } },
+              configMapVolume('config', `${name}-config`),
+              configMapVolume('rules', `${name}-rules`),
               emptyDir('tmp'),
             ],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: appLabels(values, 'prometheus', version) },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(p.storageClassName ? { storageClassName: p.storageClassName } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(p.storageSize) } },
-            },
-          },
-        ],
+        ...retainedDataClaim(labels, p),
       },
     });
   }

@@ -1,13 +1,17 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
 import {
-  containerSecurityContext,
+  clusterIpService,
+  containerPort,
   emptyDir,
-  podSecurityContext,
-  resourceRequirements,
+  isolatedPod,
+  probeTiming,
+  restrictedContainer,
+  servicePort,
   shellProbe,
+  singleInstance,
 } from './common.js';
-import { appLabels, appMetadata, imageVersion, selectorLabels } from './labels.js';
+import { appLabelling, imageVersion } from './labels.js';
 import { PORTS } from './names.js';
 import type { BundleValues } from './values.js';
 
@@ -46,45 +50,38 @@ export class Redis extends Construct {
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
     const r = values.redis;
-    const version = imageVersion(r.image);
-    const selector = selectorLabels(values, 'redis');
+    const { selector, labels, metadata } = appLabelling(values, 'redis', imageVersion(r.image));
 
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: appMetadata(values, 'redis', { version }),
+      metadata: metadata(),
       spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        strategy: { type: 'Recreate' },
+        ...singleInstance(selector),
         template: {
-          metadata: { labels: appLabels(values, 'redis', version) },
+          metadata: { labels },
           spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(REDIS_UID),
+            ...isolatedPod(REDIS_UID),
             containers: [
-              {
-                name: 'redis',
-                image: r.image,
-                command: redisArgs(values),
-                ports: [{ name: 'redis', containerPort: PORTS.redis, protocol: 'TCP' }],
-                resources: resourceRequirements(r.resources),
-                securityContext: containerSecurityContext(),
-                readinessProbe: shellProbe(`[ "$(redis-cli -h 127.0.0.1 -p ${PORTS.redis} ping)" = PONG ]`, {
-                  periodSeconds: 5,
-                  failureThreshold: 3,
-                  timeoutSeconds: 2,
-                }),
-                livenessProbe: {
-                  tcpSocket: { port: k8s.IntOrString.fromString('redis') },
-                  periodSeconds: 10,
-                  failureThreshold: 3,
-                  timeoutSeconds: 2,
+              restrictedContainer(
+                {
+                  name: 'redis',
+                  image: r.image,
+                  command: redisArgs(values),
+                  ports: [containerPort('redis', PORTS.redis)],
+                  readinessProbe: shellProbe(
+                    `[ "$(redis-cli -h 127.0.0.1 -p ${PORTS.redis} ping)" = PONG ]`,
+                    probeTiming(5, 3, 2),
+                  ),
+                  livenessProbe: {
+                    tcpSocket: { port: k8s.IntOrString.fromString('redis') },
+                    ...probeTiming(10, 3, 2),
+                  },
+                  volumeMounts: [
+                    { name: 'data', mountPath: '/data' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                  ],
                 },
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
+                r.resources,
+              ),
             ],
             volumes: [emptyDir('data'), emptyDir('tmp')],
           },
@@ -92,20 +89,6 @@ export class Redis extends Construct {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: appMetadata(values, 'redis', { version }),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [
-          {
-            name: 'redis',
-            port: PORTS.redis,
-            targetPort: k8s.IntOrString.fromString('redis'),
-            protocol: 'TCP',
-          },
-        ],
-      },
-    });
+    this.service = clusterIpService(this, metadata(), selector, servicePort('redis', PORTS.redis));
   }
 }
