@@ -2,10 +2,8 @@
  * `npm run seed -- --concerts 100 --timeslots 20 --seats 500` fills DATABASE_URL's catalog (1M seats by default).
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
 import { generateCatalog } from './generate.js';
-import { createDatabase } from './knex.js';
+import { openScriptDatabase } from './script-database.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,19 +27,7 @@ function positive(name: string, value: string): number {
   return n;
 }
 
-const config = loadConfig();
-const logger = createLogger(config.LOG_LEVEL, { component: 'seed' });
-if (!config.DATABASE_URL) {
-  logger.fatal('invalid configuration: DATABASE_URL: required to generate data');
-  process.exit(1);
-}
-const db = createDatabase({
-  url: config.DATABASE_URL,
-  poolMin: 0,
-  poolMax: 1,
-  acquireTimeoutMs: 10_000,
-  statementTimeoutMs: 0,
-});
+const { logger, db } = openScriptDatabase('seed', 'generate data', 10_000);
 try {
   await db.migrate.latest();
   const started = Date.now();

@@ -1,0 +1,29 @@
+import { loadConfig } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createDatabase, type Knex } from './knex.js';
+
+/**
+ * What a one-shot database script (migrate, seed) starts with: a logger tagged `component` at LOG_LEVEL
+ * and a one-connection pool to DATABASE_URL without a statement timeout (migrations and bulk
+ * inserts run long). Without DATABASE_URL it logs why the script needs it (`purpose`) and exits 1.
+ */
+export function openScriptDatabase(
+  component: string,
+  purpose: string,
+  acquireTimeoutMs?: number,
+): { logger: Logger; db: Knex } {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { component });
+  if (!config.DATABASE_URL) {
+    logger.fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
+    process.exit(1);
+  }
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolMin: 0,
+    poolMax: 1,
+    acquireTimeoutMs: acquireTimeoutMs ?? config.DB_ACQUIRE_TIMEOUT_MS,
+    statementTimeoutMs: 0,
+  });
+  return { logger, db };
+}
