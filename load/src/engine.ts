@@ -27,7 +27,11 @@ export interface Progress {
 export interface RunOptions extends ScenarioOptions {
   maxInFlight: number;
   progressIntervalMs: number;
+  /** Run the scenario's warm-up, unmeasured, before the first stage. */
+  warmUp?: boolean;
   onProgress?: (progress: Progress) => void;
+  /** Awaited before each stage starts (e.g. until the service has drained the previous stage). */
+  beforeStage?: (stageIndex: number) => Promise<void>;
 }
 
 /** Collects one stage's samples, plus a window for the progress line. */
@@ -114,6 +118,22 @@ async function runOpen<S>(
   await Promise.all(running);
 }
 
+/**
+ * The scenario's warm-up with its outcomes kept out of every stage. A failed warm-up request means the
+ * stages would not start from the state they claim (e.g. a warm cache), so it throws.
+ */
+async function warmUp<S>(scenario: Scenario<S>, client: LoadClient, state: S, options: ScenarioOptions) {
+  const recorder = new StageRecorder();
+  client.sink = recorder;
+  await scenario.warmUp?.(client, state, options);
+  const failures = Object.entries(recorder.errors);
+  if (failures.length > 0) {
+    throw new Error(
+      `warm-up failed (${failures.map(([kind, n]) => `${kind}: ${n}`).join(', ')}; ${recorder.latencies.length} answered)`,
+    );
+  }
+}
+
 /** Runs every stage in order with one setup; returns each stage's statistics. */
 export async function runStages<S>(
   scenario: Scenario<S>,
@@ -122,8 +142,10 @@ export async function runStages<S>(
   options: RunOptions,
 ): Promise<StageStats[]> {
   const state = await scenario.setup(client, options);
+  if (options.warmUp) await warmUp(scenario, client, state, options);
   const results: StageStats[] = [];
   for (const [stageIndex, plan] of plans.entries()) {
+    await options.beforeStage?.(stageIndex);
     const recorder = new StageRecorder();
     client.sink = recorder;
     const begin = performance.now();

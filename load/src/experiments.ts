@@ -5,6 +5,9 @@
  *        at rising virtual users: p90 and throughput ratios, and where errors or timeouts begin
  *   3.   POST /v1/experiments/counter?strategy=pessimistic|atomic|redis against virtual users
  *   4.   WORKERS=0 vs WORKERS=2 (node:cluster), seat map with the cache on
+ * Every series starts with the scenario's unmeasured warm-up (each seat map requested once, for the cache-off
+ * series too, so both read the same buffer cache), and every stage waits until the service has drained the
+ * previous one.
  * Needs DATABASE_URL (a database of its own: the seats' (timeslot_id, number) constraint is DROPPED there)
  * and REDIS_URL. Writes reports/experiments/*.json (service logs: service.log) and the charts to docs/images/.
  * See docs/experiments.md.
@@ -28,11 +31,21 @@ if (!databaseUrl || !redisBase) {
 /** A Redis database of its own, flushed before each service: no seat map of another database leaks in. */
 const redisUrl = Object.assign(new URL(redisBase), { pathname: '/9' }).toString();
 
-const SEAT_MAP_VUS = [10, 50, 100, 200, 400, 800];
+// 100..1000 are the incident document's k6 steps (load/k6: STAGES); 600 is needed to see its 600 -> 800 shift.
+const SEAT_MAP_VUS = [10, 50, 100, 200, 400, 600, 800, 1000];
 const LOCK_VUS = [10, 50, 100, 200, 400];
 const WORKER_VUS = [50, 200, 800];
 const STAGE_SECONDS = Number(process.env.EXPERIMENT_STAGE_SECONDS ?? 10);
 const TIMEOUT_MS = 10_000;
+const DRAIN_LIMIT_MS = 60_000;
+const QUICK_READY_MS = 50;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -82,7 +95,7 @@ async function startService(env: Record<string, string>): Promise<{ url: string;
     );
     if (ready) break;
     if (i > 300) throw new Error('service not ready after 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
   return {
     url,
@@ -92,6 +105,31 @@ async function startService(env: Record<string, string>): Promise<{ url: string;
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * Before each stage, waits until the service has worked off the previous one. Requests the load generator
+ * gave up on (timeouts) keep running in the service, queued for a pool connection or scanning until the
+ * statement timeout; without this wait the next stage would start behind that backlog. /readyz runs
+ * `select 1` through the same pool, so two quick answers in a row mean its queue is empty.
+ */
+async function drained(url: string): Promise<void> {
+  const begin = performance.now();
+  for (let quick = 0; quick < 2;) {
+    if (performance.now() - begin > DRAIN_LIMIT_MS) {
+      console.error(`   WARNING: service still busy ${DRAIN_LIMIT_MS / 1000} s after the stage; going on`);
+      return;
+    }
+    const sent = performance.now();
+    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    quick = ok && performance.now() - sent < QUICK_READY_MS ? quick + 1 : 0;
+    if (quick < 2) await sleep(200);
+  }
+  const waited = performance.now() - begin;
+  if (waited > 1000) console.error(`   drained in ${(waited / 1000).toFixed(1)} s`);
 }
 
 /** One scenario through closed-model stages of `vus`, against a fresh service started with `env`. */
@@ -104,7 +142,8 @@ async function measure(
 ): Promise<RunReport> {
   const service = await startService(env);
   try {
-    console.error(`-- ${series}`);
+    const load = loadAverage();
+    console.error(`-- ${series} (load average ${load}; warming up)`);
     const plans = vus.map((n) => ({
       load: { model: 'closed' as const, vus: n },
       durationMs: STAGE_SECONDS * 1000,
@@ -118,9 +157,16 @@ async function measure(
       strategy,
       thinkMs: 0,
       out: '',
+      warmUp: true,
     };
-    const report = await runLoad(settings, series, (p) => process.stderr.write(`   ${progressLine(p)}\n`));
-    console.log(`${formatTable(report)}\n`);
+    const measured = await runLoad(
+      settings,
+      series,
+      (p) => process.stderr.write(`   ${progressLine(p)}\n`),
+      () => drained(service.url),
+    );
+    const report = { ...measured, settings: { ...measured.settings, loadAverageAtStart: load } };
+    console.log(`${formatTable(report)}\n(load average at the start: ${load})\n`);
     return report;
   } finally {
     await service.stop();
@@ -135,13 +181,14 @@ async function save(name: string, reports: RunReport[], title: string): Promise<
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(v >= 10 ? 0 : 1) : '-');
+const failed = (s: StageStats) => `${(s.errorRate * 100).toFixed(1)} % failed`;
 const byLoad = (report: RunReport, stage: StageStats) =>
   report.stages.find((s) => loadLabel(s.load) === loadLabel(stage.load));
 
 function ratioTable(slow: RunReport, fast: RunReport): string {
   const rows = slow.stages.map((s) => {
     const f = byLoad(fast, s)!;
-    return `${loadLabel(s.load).padStart(8)}  p90 ${fmt(s.latencyMs.p90).padStart(6)} -> ${fmt(f.latencyMs.p90).padStart(5)} ms (x${fmt(ratio(f.latencyMs.p90, s.latencyMs.p90))})  req/s ${fmt(s.requestsPerSecond).padStart(5)} -> ${fmt(f.requestsPerSecond).padStart(5)} (x${fmt(ratio(s.requestsPerSecond, f.requestsPerSecond))})`;
+    return `${loadLabel(s.load).padStart(8)}  p90 ${fmt(s.latencyMs.p90).padStart(6)} -> ${fmt(f.latencyMs.p90).padStart(5)} ms (x${fmt(ratio(f.latencyMs.p90, s.latencyMs.p90))})  req/s ${fmt(s.requestsPerSecond).padStart(5)} -> ${fmt(f.requestsPerSecond).padStart(5)} (x${fmt(ratio(s.requestsPerSecond, f.requestsPerSecond))})  ${failed(s)} -> ${failed(f)}`;
   });
   return [`${slow.series} -> ${fast.series}`, ...rows].join('\n');
 }
@@ -169,10 +216,7 @@ async function withoutTimeslotIndex(): Promise<number> {
 
 const started = Date.now();
 console.log(
-  `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
+  `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadAverage()}`,
 );
 await withoutTimeslotIndex();
 
@@ -206,9 +250,4 @@ const one = await measure('1 process', { WORKERS: '0' }, 'seat-map', WORKER_VUS)
 const two = await measure('2 workers', { WORKERS: '2' }, 'seat-map', WORKER_VUS);
 await save('experiment-4-workers', [one, two], 'Seat map with the cache: one process vs two workers');
 console.log(`\n${ratioTable(one, two)}\n${capacity(one)}\n${capacity(two)}`);
-console.log(
-  `\ndone in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
+console.log(`\ndone in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${loadAverage()}`);

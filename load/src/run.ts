@@ -5,6 +5,7 @@
  *   open model:   --rate 200 --duration 30                (iterations started per second; --rate 100,200 for steps)
  *   --base-url http://127.0.0.1:8080  --out reports/seat-map  (writes <out>.json and <out>.svg)
  *   --timeout-ms 10000  --max-in-flight 1000  --strategy atomic (lock-counter)  --think-ms 1000 (booking-flow)
+ *   --warm-up  (the scenario's unmeasured warm-up first: every seat map once, or 100 counter requests)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -22,6 +23,8 @@ export interface LoadSettings extends ScenarioOptions {
   timeoutMs: number;
   maxInFlight: number;
   out: string;
+  /** Run the scenario's unmeasured warm-up before the first stage. */
+  warmUp?: boolean;
 }
 
 function positive(name: string, text: string, orZero = false): number {
@@ -48,6 +51,7 @@ export function parseLoadArgs(argv: string[], now = new Date()): LoadSettings {
       'max-in-flight': { type: 'string', default: '1000' },
       strategy: { type: 'string', default: 'atomic' },
       'think-ms': { type: 'string', default: '1000' },
+      'warm-up': { type: 'boolean', default: false },
     },
   });
   const scenario = positionals[0];
@@ -77,6 +81,7 @@ export function parseLoadArgs(argv: string[], now = new Date()): LoadSettings {
     strategy: values.strategy,
     thinkMs: positive('think-ms', values['think-ms'], true),
     out: values.out ?? `reports/${scenario}-${stamp}`,
+    warmUp: values['warm-up'],
   };
 }
 
@@ -94,6 +99,7 @@ export async function runLoad(
   settings: LoadSettings,
   series = settings.scenario,
   onProgress?: (p: Progress) => void,
+  beforeStage?: (stageIndex: number) => Promise<void>,
 ): Promise<RunReport> {
   const scenario = SCENARIOS[settings.scenario]!;
   const client = new LoadClient(settings.baseUrl, settings.timeoutMs);
@@ -103,6 +109,7 @@ export async function runLoad(
       ...settings,
       progressIntervalMs: 1000,
       onProgress,
+      beforeStage,
     });
     const { plans: _plans, out: _out, scenario: _scenario, baseUrl: _baseUrl, ...rest } = settings;
     return {

@@ -17,12 +17,29 @@ export interface Scenario<State = unknown> {
   setup(client: LoadClient, options: ScenarioOptions): Promise<State>;
   /** One iteration of one virtual user. */
   iteration(client: LoadClient, state: State, options: ScenarioOptions): Promise<void>;
+  /**
+   * Unmeasured requests before the first stage (`--warm-up`), so that every configuration starts from
+   * the same steady state (caches filled, pool connections open, code compiled) instead of paying its
+   * one-time costs inside the first stages.
+   */
+  warmUp?(client: LoadClient, state: State, options: ScenarioOptions): Promise<void>;
 }
 
 const HOT_SHARE = 0.5;
+/** Warm-up requests in flight at once: the service's default database pool size. */
+const WARM_UP_CONCURRENCY = 10;
+const LOCK_WARM_UP_REQUESTS = 100;
 export const STRATEGIES = ['pessimistic', 'atomic', 'redis'] as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Runs `work` on every item, at most `concurrency` at a time. */
+async function eachLimited<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
 function field<T>(answer: Answer | undefined, key: string): T | undefined {
@@ -47,14 +64,19 @@ async function discoverTimeslots(client: LoadClient, concerts: number): Promise<
   return ids;
 }
 
+async function requestSeatMap(client: LoadClient, timeslotId: number | undefined): Promise<void> {
+  const answer = await client.request({ path: `/v1/timeslots/${timeslotId}/seats` });
+  if (answer && !(field<unknown[]>(answer, 'seats')?.length ?? 0)) client.checkFailed();
+}
+
 const seatMap: Scenario<number[]> = {
   name: 'seat-map',
   setup: (client) => discoverTimeslots(client, 20),
-  async iteration(client, timeslotIds) {
-    const id = Math.random() < HOT_SHARE ? timeslotIds[0] : pick(timeslotIds);
-    const answer = await client.request({ path: `/v1/timeslots/${id}/seats` });
-    if (answer && !(field<unknown[]>(answer, 'seats')?.length ?? 0)) client.checkFailed();
-  },
+  iteration: (client, timeslotIds) =>
+    requestSeatMap(client, Math.random() < HOT_SHARE ? timeslotIds[0] : pick(timeslotIds)),
+  // Every timeslot the iterations can pick, once.
+  warmUp: (client, timeslotIds) =>
+    eachLimited(timeslotIds, WARM_UP_CONCURRENCY, (id) => requestSeatMap(client, id)),
 };
 
 const lockCounter: Scenario<null> = {
@@ -72,6 +94,10 @@ const lockCounter: Scenario<null> = {
     });
     if (answer && typeof field(answer, 'value') !== 'number') client.checkFailed();
   },
+  warmUp: (client, state, options) =>
+    eachLimited(Array.from({ length: LOCK_WARM_UP_REQUESTS }), WARM_UP_CONCURRENCY, () =>
+      lockCounter.iteration(client, state, options),
+    ),
 };
 
 const TOKEN_HEADER = 'queue-token';

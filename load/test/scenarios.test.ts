@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import { startTestService, type TestService } from '../../test-support/service.js';
+import { LoadClient, type Answer, type RequestSpec } from '../src/client.js';
+import { runStages } from '../src/engine.js';
 import type { RunReport } from '../src/report.js';
 import { main, parseLoadArgs, runLoad } from '../src/run.js';
+import { SCENARIOS } from '../src/scenarios.js';
 
 // Each scenario runs for a few seconds against the real service; the assertions are on outcomes
 // (no failed requests, rows written, report files), never on timings.
@@ -77,6 +80,35 @@ test('seat-map, closed then open model, through the command line: tables, JSON a
   // About 50 arrivals per second for 2 s (the loop starts every arrival that is due).
   expect(open.stages[0]!.requests).toBeGreaterThanOrEqual(90);
   expect(open.stages[0]!.requests).toBeLessThanOrEqual(101);
+});
+
+/** The real client, keeping the path of every request it sends. */
+class RecordingClient extends LoadClient {
+  readonly paths: string[] = [];
+  override request(spec: RequestSpec): Promise<Answer | undefined> {
+    this.paths.push(spec.path);
+    return super.request(spec);
+  }
+}
+
+test('seat-map warm-up: every timeslot once before the first stage, none of it counted in the stages', async () => {
+  const client = new RecordingClient(service.url, 10_000);
+  try {
+    const stages = await runStages(
+      SCENARIOS['seat-map']!,
+      client,
+      [{ load: { model: 'closed', vus: 2 }, durationMs: 500 }],
+      { strategy: 'atomic', thinkMs: 0, maxInFlight: 10, progressIntervalMs: 1000, warmUp: true },
+    );
+    const timeslots = await db.db('timeslots').orderBy('id').pluck('id');
+    const seatMaps = client.paths.filter((path) => path.endsWith('/seats'));
+    const warmUp = seatMaps.slice(0, timeslots.length);
+    expect(warmUp.toSorted()).toEqual(timeslots.map((id) => `/v1/timeslots/${id}/seats`).toSorted());
+    expect(stages[0]!.errors).toEqual({});
+    expect(stages[0]!.requests).toBe(seatMaps.length - timeslots.length);
+  } finally {
+    client.close();
+  }
 });
 
 test('lock-counter: every strategy answers, and the counter moved once per request', async () => {
