@@ -77,8 +77,8 @@ async function runServer(config: Config, logger: Logger, onStopped: () => Promis
     const clean = await drain(server, service.lifecycle, config.SHUTDOWN_TIMEOUT_MS, logger);
     if (cluster.isWorker) {
       // From now on the primary keeps this worker's counts itself (cluster/metrics.ts).
-      serving = undefined;
       await sendFinalMetrics(service.registry);
+      serving = undefined;
     }
     await service.close();
     await onStopped();

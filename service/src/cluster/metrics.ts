@@ -45,34 +45,37 @@ export async function sendFinalMetrics(registry: Registry): Promise<void> {
  * In the primary: the pool's metrics summed over its workers, as one target. Counters and
  * histograms of workers that have exited stay in the sums: dropping them would look like a
  * counter reset to Prometheus, and rate() would see a burst of traffic that never happened.
+ *
+ * A retiring worker hands over its final counts once (FINAL). From then on that worker's live
+ * answers are ignored, also an answer already on its way, so no scrape counts it twice or not at
+ * all. Final counts are kept as received (synchronously), one entry per retired worker.
  */
 export class ClusterMetrics {
-  private retired: MetricsJson = [];
+  private readonly retired = new Map<number, MetricsJson>();
   private nextId = 0;
   private readonly pending = new Map<number, (metrics: MetricsJson) => void>();
 
   constructor() {
     cluster.on(
       'message',
-      (_worker: Worker, message: { type?: string; id?: number; metrics?: MetricsJson }) => {
-        if (message?.type === RESPONSE && message.id !== undefined)
+      (worker: Worker, message: { type?: string; id?: number; metrics?: MetricsJson }) => {
+        if (message?.type === RESPONSE && message.id !== undefined) {
           this.pending.get(message.id)?.(message.metrics ?? []);
-        if (message?.type === FINAL && message.metrics) void this.retire(message.metrics);
+        }
+        if (message?.type === FINAL && message.metrics) this.retired.set(worker.id, message.metrics);
       },
     );
   }
 
   async text(): Promise<string> {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
-    const answers = await Promise.all(workers.map((worker) => this.ask(worker)));
-    return AggregatorRegistry.aggregate([...answers, this.retired]).metrics();
-  }
-
-  private async retire(metrics: MetricsJson): Promise<void> {
-    // Folded into one running total, so the retired part stays one set of series however many exit.
-    this.retired = monotonic(
-      (await AggregatorRegistry.aggregate([this.retired, metrics]).getMetricsAsJSON()) as MetricsJson,
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => !!w && w.isConnected() && !this.retired.has(w.id),
     );
+    const answers = await Promise.all(
+      workers.map(async (worker) => ({ worker, metrics: await this.ask(worker) })),
+    );
+    const live = answers.filter(({ worker }) => !this.retired.has(worker.id)).map(({ metrics }) => metrics);
+    return AggregatorRegistry.aggregate([...live, ...this.retired.values()]).metrics();
   }
 
   private ask(worker: Worker): Promise<MetricsJson> {
