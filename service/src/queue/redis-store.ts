@@ -35,14 +35,22 @@ export class RedisQueueStore implements QueueStore {
     await this.redis.eval(ENQUEUE, 2, WAITING, SEQUENCE, tokenId);
   }
 
+  /**
+   * An active token, the case of every hold and payment, costs one PTTL. Admission moves a
+   * token from the queue to active in one script, so a token that is in neither place at
+   * its ZRANK may have been admitted since the first PTTL: a second PTTL tells that from gone.
+   */
   async state(tokenId: string, nowMs: number): Promise<TokenState> {
-    const results = await this.redis.multi().pttl(activeKey(tokenId)).zrank(WAITING, tokenId).exec();
-    const [[ttlError, ttl] = [], [rankError, rank] = []] = results ?? [];
-    if (ttlError || rankError || !results)
-      throw ttlError ?? rankError ?? new Error('queue state: transaction aborted');
-    if (typeof ttl === 'number' && ttl > 0) return { kind: 'active', expiresAt: nowMs + ttl };
-    if (typeof rank === 'number') return { kind: 'waiting', position: rank + 1 };
-    return { kind: 'gone' };
+    const active = await this.activeState(tokenId, nowMs);
+    if (active) return active;
+    const rank = await this.redis.zrank(WAITING, tokenId);
+    if (rank !== null) return { kind: 'waiting', position: rank + 1 };
+    return (await this.activeState(tokenId, nowMs)) ?? { kind: 'gone' };
+  }
+
+  private async activeState(tokenId: string, nowMs: number): Promise<TokenState | undefined> {
+    const ttl = await this.redis.pttl(activeKey(tokenId));
+    return ttl > 0 ? { kind: 'active', expiresAt: nowMs + ttl } : undefined;
   }
 
   async admit(
