@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { SingleFlight } from '../cache/single-flight.js';
+import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
 
 export interface CachedBody {
@@ -24,7 +24,11 @@ export interface SeatMapCacheOptions {
 /** The key of the incident document's `@Cacheable(value = "concert:timeslot:seat", key = "#timeslotId")`. */
 export const seatMapKey = (timeslotId: number) => `concert:timeslot:seat:${timeslotId}`;
 
-/** A late second delete removes a value that a fill racing the first delete wrote back. */
+/**
+ * A late second delete removes a value that a fill racing the first delete wrote back. It runs
+ * this long after the last invalidation of a key; during a burst each invalidation's first
+ * delete already removes what an earlier racing fill wrote.
+ */
 const SECOND_DELETE_MS = 500;
 
 const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
@@ -42,7 +46,10 @@ export class SeatMapCache {
   private readonly generations = new Map<string, number>();
   private readonly requests: Counter<'layer' | 'result'>;
   private readonly degraded: Counter;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Concurrent invalidations of one key share the Redis round trips (one in flight, one queued). */
+  private readonly invalidations = new Coalescer();
+  /** One pending second delete per key, pushed back by each invalidation instead of one timer per hold. */
+  private readonly secondDeletes = new Map<string, { due: number; timer: NodeJS.Timeout }>();
 
   constructor(private readonly options: SeatMapCacheOptions) {
     this.requests = new Counter({
@@ -76,27 +83,45 @@ export class SeatMapCache {
     return this.flights.run(key, () => this.fill(key, timeslotId));
   }
 
-  /** Called after a seat status change has committed. */
+  /**
+   * Called after a seat status change has committed; resolves once a Redis delete and publish
+   * sent after this call are done.
+   */
   async invalidate(timeslotId: number): Promise<void> {
     const key = seatMapKey(timeslotId);
     this.forget(key, true);
+    await this.invalidations.run(key, () => this.invalidateShared(key));
+  }
+
+  close(): void {
+    for (const { timer } of this.secondDeletes.values()) clearTimeout(timer);
+    this.secondDeletes.clear();
+  }
+
+  private async invalidateShared(key: string): Promise<void> {
     try {
       await this.options.store.del(key);
       await this.options.bus.publish(key);
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message, key }, 'seat-map invalidation failed');
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.options.store.del(key).catch(() => undefined);
-    }, SECOND_DELETE_MS);
-    timer.unref();
-    this.timers.add(timer);
+    const pending = this.secondDeletes.get(key);
+    if (pending) pending.due = Date.now() + SECOND_DELETE_MS;
+    else this.scheduleSecondDelete(key, Date.now() + SECOND_DELETE_MS);
   }
 
-  close(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+  private scheduleSecondDelete(key: string, due: number): void {
+    const timer = setTimeout(
+      () => {
+        const { due: latest } = this.secondDeletes.get(key)!;
+        if (latest > Date.now()) return this.scheduleSecondDelete(key, latest);
+        this.secondDeletes.delete(key);
+        this.options.store.del(key).catch(() => undefined);
+      },
+      Math.max(0, due - Date.now()),
+    );
+    timer.unref();
+    this.secondDeletes.set(key, { due, timer });
   }
 
   private forget(key: string, alsoStore: boolean): void {
