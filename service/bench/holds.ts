@@ -167,7 +167,6 @@ async function startService(extra: Record<string, string>): Promise<{ url: strin
       LOG_LEVEL: 'warn',
       MIGRATE_ON_START: 'false',
       QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
-      QUEUE_ADMIT_INTERVAL_MS: '10',
       QUEUE_ADMIT_PER_INTERVAL: '100000',
       DB_POOL_MAX: '20',
       // Under full load the event loop lags, and ioredis then times commands out before it reads
