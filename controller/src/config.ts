@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, readSecretFile } from '../../service/src/config.js';
+import { ConfigError, parseEnvironment, readSecretFile } from '../../service/src/config.js';
 
 export { ConfigError };
 
@@ -52,13 +52,7 @@ export type ControllerConfig = Omit<Raw, 'WEBHOOK_TOKEN_FILE' | 'WORKERS_ADMIN_T
 };
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
-  }
-  const raw = parsed.data;
+  const raw = parseEnvironment(schema, env);
   if (raw.MODE === 'kubernetes' && !raw.NAMESPACE)
     throw new ConfigError('NAMESPACE', 'required when MODE=kubernetes');
   if (raw.MODE === 'local' && !raw.ALERTSCALERS_FILE)
