@@ -94,31 +94,41 @@ describe('SIGTERM', () => {
       DATABASE_URL: database.url,
       PORT: String(port),
       MIGRATE_ON_START: 'false',
-      // Uncached seat maps over a 2-connection pool: requests queue up and stay in flight.
+      // Uncached seat maps over a 2-connection pool.
       SEATMAP_CACHE_ENABLED: 'false',
       DB_POOL_MAX: '2',
       DB_ACQUIRE_TIMEOUT_MS: '120000',
+      DB_STATEMENT_TIMEOUT_MS: '0',
       SHUTDOWN_TIMEOUT_MS: '120000',
     });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/livez`)).ok, 30_000, 'the service to listen');
 
+    // Hold the seat table locked so every request is still in flight when SIGTERM arrives, however
+    // fast the machine: two block in Postgres, the rest wait for a pool connection.
+    const lock = await database.db.transaction();
+    await lock.raw('lock table seats in access exclusive mode');
     const requests = Array.from({ length: 150 }, (_, i) =>
       fetch(`${base}/v1/timeslots/${(i % 4) + 1}/seats`).then(async (r) => ({
         status: r.status,
         seats: ((await r.json()) as { seats?: unknown[] }).seats?.length,
       })),
     );
-    // Stop it once the requests have reached it and most still wait for a pool connection.
-    await waitFor(
-      async () => {
-        const metrics = await (await fetch(`${base}/metrics`)).text();
-        return Number(/^booking_db_pool_waiting (\d+)/m.exec(metrics)?.[1]) >= 100;
-      },
-      30_000,
-      'requests queued in the service',
-    );
-    service.child.kill('SIGTERM');
+    try {
+      await waitFor(
+        async () => {
+          const metrics = await (await fetch(`${base}/metrics`)).text();
+          return Number(/^booking_db_pool_waiting (\d+)/m.exec(metrics)?.[1]) >= 140;
+        },
+        30_000,
+        'requests queued in the service',
+      );
+      service.child.kill('SIGTERM');
+      // The service is draining now: readiness fails, and the queued requests are still to be answered.
+      await waitFor(async () => service.output().includes('"msg":"draining"'), 10_000, 'the drain to start');
+    } finally {
+      await lock.commit();
+    }
 
     const results = await Promise.all(requests);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
