@@ -15,6 +15,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTestDatabase } from '../../test-support/databases.js';
 import { freePort, waitFor } from '../../test-support/servers.js';
+import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 import { HOLD_SQL } from '../src/reservations/queries.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -42,15 +43,7 @@ const reset = () =>
     `truncate reservations cascade; update seats set status = 'AVAILABLE', hold_expires_at = null where status <> 'AVAILABLE'`,
   );
 
-interface Row {
-  name: string;
-  perSecond: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  errors: number;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 
 // ---- (1a) the ceiling: the hold's SQL straight against Postgres ------------------------------
 const BARE_UPDATE = `update seats set status = 'HELD', hold_expires_at = now() + make_interval(secs => :ttl)
@@ -213,15 +206,7 @@ async function activeTokens(url: string, count: number): Promise<string[]> {
 
 async function cannon(name: string, options: autocannon.Options, expected: number): Promise<void> {
   const result = await autocannon({ duration: SECONDS, ...options });
-  const wrong = result.non2xx + result.errors + result.timeouts;
-  rows.push({
-    name,
-    perSecond: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    errors: wrong,
-  });
+  rows.push(rowFromAutocannon(name, result));
   if (result['2xx'] === 0) throw new Error(`${name}: no ${expected} at all`);
 }
 
@@ -267,7 +252,7 @@ const http = rows.at(-1)!;
 const [bare, full] = rows;
 
 const experiment = await startService({ EXPERIMENTS_ENABLED: 'true' });
-const counterRows: Row[] = [];
+const counterRows: BenchRow[] = [];
 try {
   for (const strategy of ['pessimistic', 'atomic', 'redis']) {
     await cannon(
@@ -286,27 +271,16 @@ try {
 }
 await database.drop();
 
-const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : 'n/a');
-const table = (title: string, list: Row[]) =>
-  [
-    `| ${title} | per second | p50 ms | p90 ms | p99 ms | errors / non-2xx |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...list.map(
-      (r) =>
-        `| ${r.name} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${r.errors} |`,
-    ),
-  ].join('\n');
-
 console.log(
   `\n${SECONDS} s per run, ${CONNECTIONS} connections for holds, 100 for counters; ${os.cpus().length} cores, load average ${os
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}\n`,
 );
-console.log(table('Holds on distinct seats', rows));
+console.log(markdownTable('Holds on distinct seats', rows));
 console.log(
   `\nHTTP / ceiling: ${(http.perSecond / bare!.perSecond).toFixed(2)} of the bare conditional UPDATE, ` +
     `${(http.perSecond / full!.perSecond).toFixed(2)} of the same hold statement (target >= 0.5)\n`,
 );
-console.log(table('Lock experiment, 100 clients', counterRows));
+console.log(markdownTable('Lock experiment, 100 clients', counterRows));
 process.exit(0);

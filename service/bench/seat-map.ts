@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { createDatabase } from '../src/db/knex.js';
 import { generateCatalog } from '../src/db/generate.js';
+import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 import { localServices } from '../../test-support/local-services.js';
 import { spawnService } from '../../test-support/process.js';
 import { freePort, waitFor } from '../../test-support/servers.js';
@@ -68,18 +69,10 @@ const setIndex = async (present: boolean) => {
   await db.raw('analyze seats');
 };
 
-interface Row {
-  name: string;
-  perSecond: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  errors: number;
-}
-const median = (runs: Row[]) =>
+const median = (runs: BenchRow[]) =>
   [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
 
-async function measure(name: string, port: number): Promise<Row> {
+async function measure(name: string, port: number): Promise<BenchRow> {
   let next = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -94,19 +87,12 @@ async function measure(name: string, port: number): Promise<Row> {
       },
     ],
   });
-  const row = {
-    name,
-    perSecond: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors + result.timeouts,
-  };
+  const row = rowFromAutocannon(name, result);
   console.log(`${name}: ${row.perSecond.toFixed(0)} req/s, p90 ${row.p90} ms, errors ${row.errors}`);
   return row;
 }
 
-async function withService(name: string, extraEnv: Record<string, string>): Promise<Row> {
+async function withService(name: string, extraEnv: Record<string, string>): Promise<BenchRow> {
   const port = await freePort();
   const service = spawnService({
     DATABASE_URL: databaseUrl,
@@ -126,7 +112,7 @@ async function withService(name: string, extraEnv: Record<string, string>): Prom
   }
 }
 
-async function withBareKoa(): Promise<Row> {
+async function withBareKoa(): Promise<BenchRow> {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'seat-map-')), 'seat-map.json');
   const { findSeatMap } = await import('../src/catalog/queries.js');
   writeFileSync(file, JSON.stringify(await findSeatMap(db, timeslots[0]!)));
@@ -148,8 +134,8 @@ try {
   const slow = await withService('(a) no index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
   await setIndex(true);
   const indexed = await withService('(b) index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
-  const cachedRuns: Row[] = [];
-  const ceilingRuns: Row[] = [];
+  const cachedRuns: BenchRow[] = [];
+  const ceilingRuns: BenchRow[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     cachedRuns.push(await withService('(c) index, cache', { SEATMAP_CACHE_ENABLED: 'true' }));
     ceilingRuns.push(await withBareKoa());
@@ -162,10 +148,7 @@ try {
     `\nSeat map: ${SECONDS} s per run, (c) and (d) the median of ${ROUNDS} alternating rounds, ` +
       `${CONNECTIONS} connections, ${HOT_TIMESLOTS} hot timeslots of 500 seats, 1M seats in all\n`,
   );
-  console.log('| variant | req/s | p50 ms | p90 ms | p99 ms | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows)
-    console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} |`);
+  console.log(markdownTable('variant', rows));
   const x = (a: number, b: number) => (b > 0 ? (a / b).toFixed(a / b >= 10 ? 0 : 2) : 'n/a');
   console.log('\n| ratio | value | target |');
   console.log('|---|---:|---:|');
