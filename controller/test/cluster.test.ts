@@ -18,7 +18,7 @@ import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
 import { ConflictError, type ScaleTarget } from '../src/targets/scale-target.js';
 import { describeWithCluster, type TestCluster } from '../../test-support/cluster.js';
-import { waitFor } from '../../test-support/servers.js';
+import { waitFor } from '../../devkit/src/wait.js';
 import { payload, postAlerts } from './support/payloads.js';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));

@@ -20,7 +20,7 @@ import { writeMonitoringFiles } from '../../monitoring/src/render.js';
 import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
 import { localServices } from '../../test-support/local-services.js';
 import { spawnService } from '../../test-support/process.js';
-import { freePort, waitFor } from '../../test-support/servers.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import type { DrillRecord, Sample, ScaleEvent } from './analysis.js';
 import { drillChartSpec } from './chart.js';
 

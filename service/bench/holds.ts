@@ -14,7 +14,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTestDatabase } from '../../test-support/databases.js';
-import { freePort, waitFor } from '../../test-support/servers.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 import { HOLD_SQL } from '../src/reservations/queries.js';
 

@@ -22,7 +22,7 @@ import { generateCatalog } from '../src/db/generate.js';
 import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 import { localServices } from '../../test-support/local-services.js';
 import { spawnService } from '../../test-support/process.js';
-import { freePort, waitFor } from '../../test-support/servers.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);

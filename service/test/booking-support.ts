@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Knex } from 'knex';
-import { waitFor } from '../../test-support/servers.js';
+import { waitFor } from '../../devkit/src/wait.js';
 import { startTestService, type TestService } from '../../test-support/service.js';
 
 export interface Reply {

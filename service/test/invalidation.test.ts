@@ -4,7 +4,7 @@ import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redi
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { createLogger } from '../src/logger.js';
 import { sharedRedisUrl } from '../../test-support/databases.js';
-import { waitFor } from '../../test-support/servers.js';
+import { waitFor } from '../../devkit/src/wait.js';
 
 /** A promise with its resolve and reject, to end a run when the test says so. */
 function gate() {

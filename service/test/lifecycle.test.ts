@@ -4,7 +4,8 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import { spawnService } from '../../test-support/process.js';
-import { freePort, PrivatePostgres, waitFor } from '../../test-support/servers.js';
+import { PrivatePostgres } from '../../test-support/servers.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import { startTestService } from '../../test-support/service.js';
 
 describe('configuration', () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
-import { waitFor } from '../../test-support/servers.js';
+import { waitFor } from '../../devkit/src/wait.js';
 import { startTestService, type TestService } from '../../test-support/service.js';
 import { Diagnostics, DiagnosticsBusyError, type CpuProfile } from '../src/diagnostics/profiler.js';
 import { foldStacks } from '../tools/flamegraph.js';

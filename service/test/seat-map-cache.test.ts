@@ -4,7 +4,8 @@ import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { findSeatMap } from '../src/catalog/queries.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
-import { PrivateRedis, waitFor } from '../../test-support/servers.js';
+import { PrivateRedis } from '../../test-support/servers.js';
+import { waitFor } from '../../devkit/src/wait.js';
 import { startTestService } from '../../test-support/service.js';
 
 const logger = createLogger('silent');

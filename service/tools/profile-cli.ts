@@ -19,7 +19,7 @@ import knexFactory from 'knex';
 import { createDatabase, type Knex } from '../src/db/knex.js';
 import type { CpuProfile } from '../src/diagnostics/profiler.js';
 import { localServices } from '../../test-support/local-services.js';
-import { freePort, waitFor } from '../../test-support/servers.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import { writeFlamegraph } from './flamegraph.js';
 
 const DATABASE = 'profile_seat_map';

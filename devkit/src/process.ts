@@ -1,0 +1,278 @@
+/**
+ * The one process harness (in the spirit of envtest's process package): start a program, wait until it is
+ * ready, keep its log, stop it with SIGTERM and then SIGKILL after a deadline, and never leave anything behind.
+ *
+ * - Every child runs in a process group of its own, so stopping it also reaches what it started (cluster
+ *   workers, Postgres backends); its descendants are collected before it is signalled and killed if they
+ *   outlive it.
+ * - Where util-linux's `setpriv` exists, a child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), so
+ *   even a SIGKILLed command leaves no child running.
+ * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal.
+ * Used by the tests, benches, tools, experiments and drills; never by runtime code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { waitFor } from './wait.js';
+
+/** How a started process tells it is ready. */
+export type ReadyCheck =
+  { url: string; headers?: Record<string, string> } | ((process: ManagedProcess) => Promise<boolean>);
+
+export interface ProcessSpec {
+  /** For messages and logs: 'service', 'prometheus', ... */
+  name: string;
+  command: string;
+  args?: readonly string[];
+  /** Added to a minimal environment (PATH, HOME); nothing else of ours leaks in unless `inheritEnv`. */
+  env?: Record<string, string | undefined>;
+  inheritEnv?: boolean;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  /** Also append the output to this file (the tail is always kept in memory). */
+  logFile?: string;
+  ready?: ReadyCheck;
+  /** Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL; default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** The last output (stdout and stderr interleaved), at most OUTPUT_LIMIT characters. */
+  output(): string;
+  running(): boolean;
+  readonly exited: Promise<ExitStatus>;
+  /** SIGTERM, SIGKILL after the spec's deadline, then SIGKILL to any descendant still alive. */
+  stop(): Promise<ExitStatus>;
+}
+
+/** The process exited before it was ready, or did not become ready in time. */
+export class ProcessStartError extends Error {
+  constructor(
+    readonly processName: string,
+    reason: string,
+    readonly log: string,
+  ) {
+    super(`${processName} ${reason}\n--- last output of ${processName} ---\n${log.slice(-4000)}`);
+  }
+}
+
+const OUTPUT_LIMIT = 1_000_000;
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+/** util-linux's setpriv, for --pdeathsig (Linux only). */
+const hasSetpriv = () =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'setpriv')));
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Descendants of `root` (not itself), from /proc. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.pop()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function isReady(check: ReadyCheck, managed: ManagedProcess): Promise<boolean> {
+  if (typeof check === 'function') return check(managed);
+  const response = await fetch(check.url, { headers: check.headers, signal: AbortSignal.timeout(2000) });
+  await response.body?.cancel();
+  return response.ok;
+}
+
+/** Spawns one process (not waiting for readiness). */
+export function spawnProcess(spec: ProcessSpec): ManagedProcess {
+  const args = spec.args ?? [];
+  const [command, argv] = hasSetpriv()
+    ? ['setpriv', ['--pdeathsig', 'TERM', '--', spec.command, ...args]]
+    : [spec.command, [...args]];
+  const base = spec.inheritEnv
+    ? process.env
+    : { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
+  const child = spawn(command, argv, {
+    cwd: spec.cwd,
+    env: { ...base, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // a process group of its own: see stop()
+    uid: spec.uid,
+    gid: spec.gid,
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-OUTPUT_LIMIT);
+    if (spec.logFile) appendFileSync(spec.logFile, chunk);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let status: ExitStatus | undefined;
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('error', (error) => {
+      keep(Buffer.from(`${error.message}\n`));
+      resolve((status ??= { code: 127, signal: null }));
+    });
+    child.once('exit', (code, signal) => resolve((status ??= { code, signal })));
+  });
+  const pid = child.pid ?? -1;
+  let stopping: Promise<ExitStatus> | undefined;
+  const managed: ManagedProcess = {
+    name: spec.name,
+    pid,
+    child,
+    output: () => output,
+    running: () => status === undefined && pid > 0,
+    exited,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (!managed.running()) return exited;
+        const descendants = descendantsOf(pid);
+        signalQuietly(pid, 'SIGTERM');
+        const timer = setTimeout(() => {
+          signalQuietly(-pid, 'SIGKILL');
+          signalQuietly(pid, 'SIGKILL');
+        }, spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+        const result = await exited;
+        clearTimeout(timer);
+        // Whatever outlived it (its group, or children that left the group) goes too.
+        signalQuietly(-pid, 'SIGKILL');
+        for (const left of descendants.filter(isAlive)) signalQuietly(left, 'SIGKILL');
+        return result;
+      })()),
+  };
+  return managed;
+}
+
+/** Waits until `spec.ready` answers; throws ProcessStartError (after stopping it) otherwise. */
+export async function waitReady(managed: ManagedProcess, spec: ProcessSpec): Promise<ManagedProcess> {
+  const check = spec.ready;
+  if (!check) return managed;
+  const timeoutMs = spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  // Stops waiting as soon as it exits: an exit is an answer too.
+  const ready = await waitFor(
+    async () => !managed.running() || (await isReady(check, managed)),
+    timeoutMs,
+    `${spec.name} to be ready`,
+  ).then(
+    () => managed.running(),
+    () => false,
+  );
+  if (ready) return managed;
+  const exitedEarly = !managed.running();
+  const { code, signal } = exitedEarly ? await managed.exited : await managed.stop();
+  throw new ProcessStartError(
+    spec.name,
+    exitedEarly
+      ? `exited before it was ready (code ${code}, signal ${signal})`
+      : `was not ready after ${timeoutMs} ms`,
+    managed.output(),
+  );
+}
+
+/** Spawns and waits until it is ready. */
+export async function startProcess(spec: ProcessSpec): Promise<ManagedProcess> {
+  return waitReady(spawnProcess(spec), spec);
+}
+
+const INTERRUPTS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
+/**
+ * Everything one command (a test file, a bench, a drill) started. `stopAll` stops them in reverse order and
+ * reports any pid still alive afterwards.
+ */
+export class ProcessGroup {
+  private readonly members: ManagedProcess[] = [];
+  private readonly pids = new Set<number>();
+
+  /** Tracked from the spawn on, so an interrupt during a slow start stops it too. */
+  async start(spec: ProcessSpec): Promise<ManagedProcess> {
+    return waitReady(this.spawn(spec), spec);
+  }
+
+  spawn(spec: ProcessSpec): ManagedProcess {
+    return this.track(spawnProcess(spec));
+  }
+
+  /** Remembers the current descendants too, so `stopAll` can tell whether they are gone. */
+  noteDescendants(): void {
+    for (const member of this.members) for (const pid of descendantsOf(member.pid)) this.pids.add(pid);
+  }
+
+  get processes(): readonly ManagedProcess[] {
+    return this.members;
+  }
+
+  async stopAll(): Promise<number[]> {
+    this.noteDescendants();
+    for (const member of [...this.members].reverse()) await member.stop();
+    await waitFor(async () => [...this.pids].every((pid) => !isAlive(pid)), 5_000).catch(() => undefined);
+    const left = [...this.pids].filter(isAlive);
+    for (const pid of left) signalQuietly(pid, 'SIGKILL');
+    return left;
+  }
+
+  /**
+   * Until the returned function is called: on SIGINT, SIGTERM or SIGHUP, run `onInterrupt` (e.g. abort the
+   * work), stop everything and exit with 128 + the signal's number.
+   */
+  interruptible(onInterrupt?: (signal: NodeJS.Signals) => void): () => void {
+    const handlers = Object.entries(INTERRUPTS).map(([signal, number]) => {
+      const handler = () => {
+        onInterrupt?.(signal as NodeJS.Signals);
+        void this.stopAll().finally(() => process.exit(128 + number));
+      };
+      process.once(signal, handler);
+      return () => process.removeListener(signal, handler);
+    });
+    return () => handlers.forEach((remove) => remove());
+  }
+
+  private track(managed: ManagedProcess): ManagedProcess {
+    this.members.push(managed);
+    if (managed.pid > 0) this.pids.add(managed.pid);
+    return managed;
+  }
+}

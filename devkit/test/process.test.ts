@@ -1,0 +1,132 @@
+// The process harness against real processes: readiness, logs, SIGTERM then SIGKILL, descendants, and
+// nothing left behind when the command that started them is interrupted or killed.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  descendantsOf,
+  isAlive,
+  ProcessGroup,
+  ProcessStartError,
+  spawnProcess,
+  startProcess,
+} from '../src/process.js';
+import { freePort, waitFor } from '../src/wait.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'devkit-process-'));
+const group = new ProcessGroup();
+afterAll(() => group.stopAll());
+
+const node = (source: string) => ({ command: process.execPath, args: ['-e', source] });
+
+describe('startProcess', () => {
+  it('waits for the health check, keeps the log, and stops with SIGTERM', async () => {
+    const port = await freePort();
+    const server = await group.start({
+      name: 'http',
+      ...node(`
+        const server = require('node:http').createServer((q, s) => s.end('ok'));
+        setTimeout(() => server.listen(${port}, '127.0.0.1', () => console.log('listening')), 300);
+        process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); });`),
+      ready: { url: `http://127.0.0.1:${port}/` },
+      logFile: join(dir, 'http.log'),
+    });
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    expect(server.output()).toContain('listening\ngot SIGTERM');
+    expect(readFileSync(join(dir, 'http.log'), 'utf8')).toBe(server.output());
+  });
+
+  it('names a process that exits before it is ready, with its last output', async () => {
+    const error = await startProcess({
+      name: 'broken',
+      ...node(`console.error('invalid configuration: PORT'); process.exit(78)`),
+      ready: { url: 'http://127.0.0.1:1/' },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProcessStartError);
+    expect((error as Error).message).toMatch(/^broken exited before it was ready \(code 78/);
+    expect((error as Error).message).toContain('invalid configuration: PORT');
+  });
+
+  it('stops a process that is never ready, and says so', async () => {
+    const error = await startProcess({
+      name: 'silent',
+      ...node('setInterval(() => {}, 1000)'),
+      ready: async () => false,
+      readyTimeoutMs: 500,
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^silent was not ready after 500 ms/);
+  });
+
+  it('kills with SIGKILL after the deadline when SIGTERM is ignored', async () => {
+    const stubborn = spawnProcess({
+      name: 'stubborn',
+      ...node(
+        `process.on('SIGTERM', () => console.log('ignored')); setInterval(() => {}, 1000); console.log('up')`,
+      ),
+      stopTimeoutMs: 300,
+    });
+    await waitFor(async () => stubborn.output().includes('up'), 10_000);
+    expect(await stubborn.stop()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(stubborn.output()).toContain('ignored');
+  });
+
+  it('leaves none of its descendants running', async () => {
+    const parent = spawnProcess({
+      name: 'parent',
+      command: 'bash',
+      args: ['-c', 'sleep 600 & sleep 600 & (trap "" TERM; sleep 600) & wait'],
+    });
+    await waitFor(async () => descendantsOf(parent.pid).length >= 3, 10_000);
+    const children = descendantsOf(parent.pid);
+    await parent.stop();
+    await waitFor(async () => children.every((pid) => !isAlive(pid)), 5_000);
+  });
+});
+
+describe('a command using the harness', () => {
+  // A command that starts a long-lived child through a ProcessGroup, then works until it is stopped.
+  const script = join(dir, 'command.ts');
+  writeFileSync(
+    script,
+    `import { ProcessGroup } from '${join(ROOT, 'devkit/src/process.ts')}';
+     const group = new ProcessGroup();
+     group.interruptible(() => console.log('interrupted'));
+     const child = group.spawn({ name: 'child', command: 'sleep', args: ['600'] });
+     console.log('child ' + child.pid);
+     setInterval(() => {}, 1000);`,
+  );
+  const runCommand = async () => {
+    const command = spawnProcess({
+      name: 'command',
+      command: process.execPath,
+      args: ['--import', 'tsx', script],
+      cwd: ROOT,
+    });
+    await waitFor(async () => /child \d+/.test(command.output()), 30_000, 'the command to start its child');
+    const childPid = Number(/child (\d+)/.exec(command.output())![1]);
+    expect(isAlive(childPid)).toBe(true);
+    return { command, childPid };
+  };
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'stops its children and exits 128+n on %s',
+    async (signal) => {
+      const { command, childPid } = await runCommand();
+      process.kill(command.pid, signal);
+      const { code } = await command.exited;
+      expect(code).toBe(128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal]);
+      expect(command.output()).toContain('interrupted');
+      expect(isAlive(childPid)).toBe(false);
+    },
+  );
+
+  it('leaves no child when it is killed outright (SIGKILL)', async () => {
+    const { command, childPid } = await runCommand();
+    process.kill(command.pid, 'SIGKILL');
+    await command.exited;
+    await waitFor(async () => !isAlive(childPid), 5_000, 'the orphan to get its parent-death signal');
+  });
+});
