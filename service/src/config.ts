@@ -14,6 +14,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Drain deadline on SIGTERM; the manifests keep terminationGracePeriodSeconds above it. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /**
+   * Requests a keep-alive connection may carry before the service closes it (0: no limit), so that clients
+   * spread over the replicas a scale-up adds (as nginx's keepalive_requests, 1000 by default).
+   */
+  HTTP_MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(1000),
   /** Largest request body accepted, in bytes. */
   BODY_LIMIT_BYTES: int(1, 10_000_000).default(64 * 1024),
 
@@ -40,6 +45,13 @@ const schema = z.object({
 
   /** 0: one process. N > 0: a node:cluster primary with N workers sharing PORT. */
   WORKERS: int(0, 64).default(0),
+  /**
+   * Cores each worker of the cluster mode may use (e.g. 0.25), enforced as a pod's CPU limit is: a CFS quota
+   * on a cgroup of its own. Unset: workers share the machine.
+   */
+  WORKER_CPU_LIMIT: z.coerce.number().positive().max(64).optional(),
+  /** Where the cgroup hierarchies are mounted (for WORKER_CPU_LIMIT). */
+  CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
   /** Port of the primary's admin server in cluster mode (worker count, aggregated /metrics). */
   ADMIN_PORT: int(0, 65535).default(9464),
   /** File holding the bearer token of the admin endpoints; unset: admin endpoints are off. */
@@ -113,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (raw.WORKERS > 1 && !raw.REDIS_URL) {
     throw new ConfigError('REDIS_URL', 'WORKERS > 1 needs Redis: workers share caches and the waiting room');
+  }
+  if (raw.WORKER_CPU_LIMIT !== undefined && raw.WORKERS === 0) {
+    throw new ConfigError('WORKER_CPU_LIMIT', 'applies to the workers of the cluster mode: set WORKERS too');
   }
   if (raw.QUEUE_TOKEN_SECRET && raw.QUEUE_TOKEN_SECRET_FILE) {
     throw new ConfigError(

@@ -12,13 +12,15 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { prepareDatabase } from './db/prepare.js';
 import { composeService } from './compose.js';
 import { boundPort, drain, listen } from './server.js';
-import { WorkerPool } from './cluster/worker-pool.js';
+import { WorkerPool, type SettingsMessage } from './cluster/worker-pool.js';
+import { CpuLimiter, CpuLimitError } from './cluster/cpu-limit.js';
 import { createAdminServer } from './cluster/admin-server.js';
 import { answerMetricRequests, sendFinalMetrics } from './cluster/metrics.js';
 
-function loadConfigOrExit(): Config {
+/** A bad configuration stops start-up with one line naming the variable, and EX_CONFIG. */
+function exitOnConfigError<T>(read: () => T): T {
   try {
-    return loadConfig();
+    return read();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -63,14 +65,20 @@ async function runServer(config: Config, logger: Logger, onStopped: () => Promis
   };
   process.on('SIGTERM', () => requestStop('SIGTERM'));
   process.on('SIGINT', () => requestStop('SIGINT'));
-  process.on(
-    'message',
-    (message: { type?: string }) => message?.type === 'shutdown' && requestStop('retired'),
-  );
+  let settings: SettingsMessage | undefined;
+  process.on('message', (message: { type?: string } | SettingsMessage) => {
+    if (message?.type === 'shutdown') requestStop('retired');
+    if (message?.type === 'settings') settings = message as SettingsMessage;
+  });
 
   const service = await composeService(config, logger);
   serving = service.registry;
-  const server = await listen(service.app, config.HOST, config.PORT);
+  const apply = (message: SettingsMessage) => service.seatMaps.setEnabled(message.seatMapCache);
+  if (settings) apply(settings);
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'settings') apply(message as SettingsMessage);
+  });
+  const server = await listen(service.app, config.HOST, config.PORT, config.HTTP_MAX_REQUESTS_PER_SOCKET);
   logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
   stop = async (reason: string) => {
     logger.info({ reason, deadlineMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
@@ -95,6 +103,18 @@ async function runSingle(config: Config, logger: Logger): Promise<void> {
 }
 
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  const limit = config.WORKER_CPU_LIMIT;
+  const limiter =
+    limit === undefined
+      ? undefined
+      : exitOnConfigError(() => {
+          try {
+            return CpuLimiter.create(limit, config.CGROUP_ROOT);
+          } catch (error) {
+            if (!(error instanceof CpuLimitError)) throw error;
+            throw new ConfigError('WORKER_CPU_LIMIT', `${error.message}: workers cannot be capped here`);
+          }
+        });
   const database = await resolveDatabase(config, logger);
   await prepareDatabase(config, database.url, logger);
   // Workers get a resolved, already-migrated configuration.
@@ -104,32 +124,46 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     MIGRATE_ON_START: 'false',
     SEED_DEMO_DATA: 'false',
   };
-  const pool = new WorkerPool(workerEnv, config.SHUTDOWN_TIMEOUT_MS + 5_000, logger);
-  pool.resize(config.WORKERS);
-  const admin = createAdminServer(pool, config.ADMIN_TOKEN, logger);
-  await new Promise<void>((resolve) => admin.listen(config.ADMIN_PORT, config.HOST, resolve));
-  logger.info(
-    { workers: config.WORKERS, admin: `http://${config.HOST}:${boundPort(admin)}` },
-    'cluster primary ready',
-  );
-
-  process.on('SIGTTIN', () => pool.resize(pool.status().desired + 1));
-  process.on('SIGTTOU', () => pool.resize(Math.max(1, pool.status().desired - 1)));
+  const pool = new WorkerPool({
+    env: workerEnv,
+    retireTimeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000,
+    logger,
+    limiter,
+    onFatal: (error) => {
+      logger.fatal({ err: error }, 'a worker could not be capped: stopping rather than running it uncapped');
+      void stop(1);
+    },
+  });
+  const settings = { seatMapCache: config.SEATMAP_CACHE_ENABLED };
+  const admin = createAdminServer(pool, settings, config.ADMIN_TOKEN, logger);
   let stopping = false;
-  const stop = async () => {
+  const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     admin.close();
     await pool.stop();
     await database.embedded?.stop();
     logger.info('cluster stopped');
-    process.exit(0);
+    process.exit(code);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTTIN', () => pool.resize(pool.status().desired + 1));
+  process.on('SIGTTOU', () => pool.resize(Math.max(1, pool.status().desired - 1)));
+
+  pool.resize(config.WORKERS);
+  await new Promise<void>((resolve) => admin.listen(config.ADMIN_PORT, config.HOST, resolve));
+  logger.info(
+    {
+      workers: config.WORKERS,
+      cpuLimit: limit ?? 'none',
+      admin: `http://${config.HOST}:${boundPort(admin)}`,
+    },
+    'cluster primary ready',
+  );
 }
 
-const config = loadConfigOrExit();
+const config = exitOnConfigError(() => loadConfig());
 if (config.WORKERS > 0 && cluster.isPrimary) {
   const logger = createLogger(config.LOG_LEVEL, { role: 'primary' });
   await runPrimary(config, logger);

@@ -4,11 +4,19 @@ import type Koa from 'koa';
 import type { Logger } from './logger.js';
 import type { Lifecycle } from './health/routes.js';
 
-export async function listen(app: Koa, host: string, port: number): Promise<http.Server> {
+export async function listen(
+  app: Koa,
+  host: string,
+  port: number,
+  maxRequestsPerSocket = 0,
+): Promise<http.Server> {
   const server = http.createServer(app.callback());
   // Above typical load-balancer idle timeouts, so the proxy closes idle connections first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // A keep-alive connection stays with the replica that accepted it: capping its requests makes clients
+  // reconnect now and then, so replicas added by a scale-up get their share of long-lived clients.
+  server.maxRequestsPerSocket = maxRequestsPerSocket;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -47,6 +47,10 @@ export class ExpiringMap<V> {
   delete(key: string): void {
     this.entries.delete(key);
   }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /** The shared store of the embedded default: private to the one process there is. */

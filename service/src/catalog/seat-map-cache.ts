@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
@@ -50,8 +50,21 @@ export class SeatMapCache {
   private readonly invalidations = new Coalescer();
   /** One pending second delete per key, pushed back by each invalidation instead of one timer per hold. */
   private readonly secondDeletes = new Map<string, { due: number; timer: NodeJS.Timeout }>();
+  private on: boolean;
 
   constructor(private readonly options: SeatMapCacheOptions) {
+    this.on = options.enabled;
+    const isOn = () => this.on;
+    new Gauge({
+      name: 'booking_seatmap_cache_enabled',
+      help: 'Whether the seat-map cache is on (1) or every seat map is read from Postgres (0)',
+      // Cluster mode: on only when every worker has it on.
+      aggregator: 'min',
+      registers: [options.registry],
+      collect() {
+        this.set(isOn() ? 1 : 0);
+      },
+    });
     this.requests = new Counter({
       name: 'booking_seatmap_cache_requests_total',
       help: 'Seat-map cache lookups by layer and result',
@@ -66,8 +79,23 @@ export class SeatMapCache {
     options.bus.subscribe((key) => this.forget(key, !options.store.shared));
   }
 
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  /**
+   * Switches the cache on or off at run time (the incident's fix, applied without a restart). Invalidations
+   * keep running while it is off, so the shared layer holds nothing stale when it comes back on.
+   */
+  setEnabled(enabled: boolean): void {
+    if (enabled === this.on) return;
+    this.on = enabled;
+    this.memory.clear();
+    this.options.logger.info({ enabled }, 'seat-map cache switched');
+  }
+
   async get(timeslotId: number): Promise<CachedBody | null> {
-    if (!this.options.enabled) {
+    if (!this.on) {
       const body = await this.options.load(timeslotId);
       return body && { body, etag: etagOf(body) };
     }

@@ -6,6 +6,7 @@ import { ClusterMetrics } from './metrics.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
+const BODY_LIMIT_BYTES = 1024;
 
 function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json') {
   res.writeHead(status, { 'content-type': type });
@@ -21,11 +22,49 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
   );
 }
 
+class BadRequest extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  let raw = '';
+  for await (const chunk of req) {
+    raw += chunk;
+    if (raw.length > BODY_LIMIT_BYTES)
+      throw new BadRequest(413, 'Content Too Large', `the body limit is ${BODY_LIMIT_BYTES} bytes`);
+  }
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw new BadRequest(400, 'Bad Request', 'the body must be a JSON object');
+}
+
+/** The primary's run-time settings, applied to every worker (and to workers forked later). */
+export interface ClusterSettings {
+  seatMapCache: boolean;
+}
+
 /**
- * The primary's admin port: `GET /workers`, `PUT /workers {"count": N}` (bearer token), and
- * `/metrics` summed over every worker, so Prometheus sees the pool as one target.
+ * The primary's admin port: `GET /workers`, `PUT /workers {"count": N}`, `GET|PUT /seat-map-cache
+ * {"enabled": true}` (writes need the bearer token), and `/metrics` summed over every worker, so Prometheus
+ * sees the pool as one target.
  */
-export function createAdminServer(pool: WorkerPool, token: string | undefined, logger: Logger): http.Server {
+export function createAdminServer(
+  pool: WorkerPool,
+  settings: ClusterSettings,
+  token: string | undefined,
+  logger: Logger,
+): http.Server {
   const workerMetrics = new ClusterMetrics();
   const own = new Registry();
   new Gauge({
@@ -41,39 +80,47 @@ export function createAdminServer(pool: WorkerPool, token: string | undefined, l
     },
   });
 
+  const writes: Record<string, (body: Record<string, unknown>) => unknown> = {
+    '/workers': ({ count }) => {
+      if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > MAX_WORKERS) {
+        throw new BadRequest(400, 'Bad Request', `count must be an integer from 1 to ${MAX_WORKERS}`);
+      }
+      logger.info({ count }, 'worker count changed through the admin endpoint');
+      return pool.resize(count as number);
+    },
+    '/seat-map-cache': ({ enabled }) => {
+      if (typeof enabled !== 'boolean') throw new BadRequest(400, 'Bad Request', 'enabled must be a boolean');
+      settings.seatMapCache = enabled;
+      pool.broadcast({ type: 'settings', seatMapCache: enabled }, { SEATMAP_CACHE_ENABLED: String(enabled) });
+      logger.info({ enabled }, 'seat-map cache switched through the admin endpoint');
+      return { enabled };
+    },
+  };
+  const reads: Record<string, () => unknown> = {
+    '/workers': () => pool.status(),
+    '/seat-map-cache': () => ({ enabled: settings.seatMapCache }),
+  };
+
   return http.createServer(async (req, res) => {
     try {
-      if (req.url === '/metrics' && req.method === 'GET') {
+      const path = req.url ?? '/';
+      if (path === '/metrics' && req.method === 'GET') {
         const workers = await workerMetrics.text();
-        send(res, 200, `${workers}\n${await own.metrics()}`, own.contentType);
-      } else if (req.url === '/workers' && req.method === 'GET') {
-        send(res, 200, pool.status());
-      } else if (req.url === '/workers' && req.method === 'PUT') {
+        return send(res, 200, `${workers}\n${await own.metrics()}`, own.contentType);
+      }
+      const read = reads[path];
+      const write = writes[path];
+      if (req.method === 'GET' && read) return send(res, 200, read());
+      if (req.method === 'PUT' && write) {
         if (!token) return problem(res, 403, 'Forbidden', 'admin endpoints are off: set ADMIN_TOKEN_FILE');
         if (!bearerMatches(req.headers.authorization, token)) {
           return problem(res, 401, 'Unauthorized', 'a valid bearer token is required');
         }
-        let raw = '';
-        for await (const chunk of req) {
-          raw += chunk;
-          if (raw.length > 1024)
-            return problem(res, 413, 'Content Too Large', 'the body limit is 1024 bytes');
-        }
-        let count: unknown;
-        try {
-          count = (JSON.parse(raw) as { count?: unknown }).count;
-        } catch {
-          return problem(res, 400, 'Bad Request', 'malformed JSON');
-        }
-        if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > MAX_WORKERS) {
-          return problem(res, 400, 'Bad Request', `count must be an integer from 1 to ${MAX_WORKERS}`);
-        }
-        logger.info({ count }, 'worker count changed through the admin endpoint');
-        send(res, 200, pool.resize(count as number));
-      } else {
-        problem(res, 404, 'Not Found', `no route for ${req.method} ${req.url}`);
+        return send(res, 200, write(await readJson(req)));
       }
+      problem(res, 404, 'Not Found', `no route for ${req.method} ${path}`);
     } catch (error) {
+      if (error instanceof BadRequest) return problem(res, error.status, error.title, error.message);
       logger.error({ err: error }, 'admin request failed');
       if (!res.headersSent) problem(res, 500, 'Internal Server Error', 'the error was logged');
     }
