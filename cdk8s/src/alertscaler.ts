@@ -10,7 +10,8 @@ import {
   PLURAL,
   type AlertScalerSpecInput,
 } from '../../controller/src/api/alertscaler.js';
-import { DEFAULT_RULE_PARAMS } from '../../monitoring/src/rules.js';
+import { bookingAlertScalerSpec } from '../../controller/src/api/booking-scaler.js';
+import { ALERTS } from '../../lib/src/names.js';
 import { serviceImage } from './booking-service.js';
 import {
   clusterIpService,
@@ -28,7 +29,7 @@ import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
 /** The alert the default AlertScaler reacts to (monitoring/src/rules.ts), routed by its `autoscale` label. */
-export const SCALING_ALERT = 'BookingHighP90Latency';
+export const SCALING_ALERT = ALERTS.highP90Latency;
 const SECRETS_DIR = '/etc/alertscaler/secrets';
 const LEASE_NAME = 'alertscaler-leader';
 /** Two replicas: any one accepts webhooks; the Lease makes exactly one of them scale. */
@@ -82,26 +83,12 @@ export class AlertScalerCrd extends Construct {
 
 /** The default AlertScaler: the booking service between its configured replicas and maxReplicas. */
 export function defaultAlertScalerSpec(values: BundleValues): AlertScalerSpecInput {
-  return {
+  return bookingAlertScalerSpec({
+    namespace: values.namespace,
     scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APPS.bookingService.name },
-    alerts: [
-      {
-        alertName: SCALING_ALERT,
-        matchers: [
-          { name: 'autoscale', op: '=', value: DEFAULT_RULE_PARAMS.autoscaleTarget },
-          { name: 'namespace', op: '=', value: values.namespace },
-        ],
-      },
-    ],
     minReplicas: values.service.replicas,
     maxReplicas: values.service.maxReplicas,
-    // 2 pods at a time, then 3 minutes: the p90 over the 5 m rate window needs that long to show the effect.
-    scaleUp: { step: { type: 'Pods', value: 2 }, cooldownSeconds: 180 },
-    // Give back one pod at a time, only after 10 quiet minutes, and 5 minutes apart: flapping costs more than pods.
-    scaleDown: { step: { type: 'Pods', value: 1 }, stabilizationWindowSeconds: 600, cooldownSeconds: 300 },
-    paused: false,
-    dryRun: false,
-  };
+  });
 }
 
 /**

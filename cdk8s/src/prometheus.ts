@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { stringify } from 'yaml';
+import { prometheusConfig } from '../../monitoring/src/prometheus.js';
 import {
   checksum,
   clusterIpService,
@@ -35,44 +36,28 @@ export const SCRAPE_TARGETS: readonly { job: string; app: AppKey; port: number }
   { job: 'alertscaler', app: 'alertscaler', port: PORTS.alertscaler },
 ];
 
-/** prometheus.yml: pod discovery limited to the namespace, relabeled; rules; alerting to Alertmanager. */
-export function prometheusConfig(values: BundleValues): Record<string, unknown> {
+/** prometheus.yml: pod discovery limited to the namespace (monitoring/src/prometheus.ts), rules, alerting. */
+export function bundlePrometheusConfig(values: BundleValues): Record<string, unknown> {
   const p = values.prometheus;
-  return {
-    global: { scrape_interval: p.scrapeInterval, evaluation_interval: p.evaluationInterval },
-    rule_files: [`${RULES_DIR}/*.yml`],
-    alerting: {
-      alertmanagers: [{ static_configs: [{ targets: [`${APPS.alertmanager.name}:${PORTS.alertmanager}`] }] }],
-    },
-    scrape_configs: [
-      { job_name: 'prometheus', static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] },
+  return prometheusConfig({
+    scrapeInterval: p.scrapeInterval,
+    evaluationInterval: p.evaluationInterval,
+    ruleFiles: [`${RULES_DIR}/*.yml`],
+    alertmanagers: [`${APPS.alertmanager.name}:${PORTS.alertmanager}`],
+    jobs: [
+      { job: 'prometheus', targets: { kind: 'static', addresses: [`localhost:${PORTS.prometheus}`] } },
       ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
-        job_name: job,
-        metrics_path: '/metrics',
-        kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [values.namespace] } }],
-        relabel_configs: [
-          {
-            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
-            regex: APPS[app].name,
-            action: 'keep',
-          },
-          {
-            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
-            regex: values.instance,
-            action: 'keep',
-          },
-          {
-            source_labels: ['__meta_kubernetes_pod_container_port_number'],
-            regex: String(port),
-            action: 'keep',
-          },
-          { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' },
-          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-        ],
+        job,
+        targets: {
+          kind: 'pods' as const,
+          namespace: values.namespace,
+          appName: APPS[app].name,
+          instance: values.instance,
+          port,
+        },
       })),
     ],
-  };
+  });
 }
 
 export interface PrometheusProps {
@@ -99,7 +84,7 @@ export class Prometheus extends Construct {
     const p = values.prometheus;
     const name = APPS.prometheus.name;
     const { selector, labels, metadata } = appLabelling(values, 'prometheus', imageVersion(p.image));
-    const config = stringify(prometheusConfig(values));
+    const config = stringify(bundlePrometheusConfig(values));
 
     const serviceAccount = new kplus.ServiceAccount(this, 'service-account', {
       metadata: metadata(),

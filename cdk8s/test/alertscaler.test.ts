@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { k8s } from 'cdk8s-plus-33';
 import { parseAllDocuments } from 'yaml';
 import { alertScalerSpecSchema, GROUP, PLURAL } from '../../controller/src/api/alertscaler.js';
-import { alertMatches } from '../../controller/src/alerts/episodes.js';
+import { alertRole } from '../../controller/src/alerts/episodes.js';
 import { bookingRules } from '../../monitoring/src/rules.js';
 import { buildBundle } from '../main.js';
 import { CONTROLLER_RULES, SCALING_ALERT } from '../src/alertscaler.js';
@@ -122,8 +122,8 @@ describe('charts/55-alertscaler', () => {
       .groups.flatMap((g) => g.rules)
       .find((r) => 'alert' in r && r.alert === SCALING_ALERT) as { labels: Record<string, string> };
     const firedLabels = { alertname: SCALING_ALERT, namespace: defaultValues().namespace, ...rule.labels };
-    expect(alertMatches(spec, firedLabels)).toBe(true);
-    expect(alertMatches(spec, { ...firedLabels, namespace: 'elsewhere' })).toBe(false);
+    expect(alertRole(spec, firedLabels)).toBe('scale');
+    expect(alertRole(spec, { ...firedLabels, namespace: 'elsewhere' })).toBeUndefined();
     expect(spec).toMatchObject({
       minReplicas: defaultValues().service.replicas,
       maxReplicas: defaultValues().service.maxReplicas,

@@ -11,7 +11,7 @@ import { sendJson, sendProblem } from './http.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './logger.js';
 import { ControllerMetrics } from './metrics.js';
-import { KubeEventRecorder, LogEventRecorder, type EventRecorder } from './reconcile/events.js';
+import { KubeEventRecorder, MemoryEventRecorder, type EventRecorder } from './reconcile/events.js';
 import { KubeScalerStore } from './reconcile/kube-store.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -38,6 +38,8 @@ interface Edges {
   start(): Promise<void>;
   stop(): Promise<void>;
   leader?: LeaderElector;
+  /** Read-only routes only this mode serves (`GET /path` -> JSON body). */
+  reads?: Record<string, () => unknown>;
 }
 
 function kubeConfigFrom(config: ControllerConfig): KubeConfig {
@@ -92,12 +94,25 @@ function readScalerFile(path: string): AlertScalerResource[] {
 
 function localEdges(config: ControllerConfig, logger: Logger, leadership: Leadership): Edges {
   const target = new WorkerPoolTarget(config.WORKERS_ADMIN_URL, config.WORKERS_ADMIN_TOKEN!);
+  const store = new MemoryScalerStore(readScalerFile(config.ALERTSCALERS_FILE!));
+  const events = new MemoryEventRecorder(logger);
   return {
-    store: new MemoryScalerStore(readScalerFile(config.ALERTSCALERS_FILE!)),
+    store,
     targetFor: () => target,
-    events: new LogEventRecorder(logger),
+    events,
     start: async () => leadership.onStartedLeading(),
     stop: async () => leadership.onStoppedLeading(),
+    // No API server to read them from: the AlertScalers (with status) and their Events, as kubectl would show them.
+    reads: {
+      '/alertscalers': () => ({
+        items: store.list().map((scaler) => ({
+          metadata: { name: scaler.name, namespace: scaler.namespace, generation: scaler.generation },
+          spec: scaler.spec.valid ? scaler.spec.value : { invalid: scaler.spec.problem },
+          status: scaler.status,
+        })),
+        events: events.list(),
+      }),
+    },
   };
 }
 
@@ -179,6 +194,8 @@ export async function startController(
         return void res.end(await metrics.registry.metrics());
       }
       if (route === 'GET /livez') return sendJson(res, 200, { status: 'ok' });
+      const read = req.method === 'GET' ? edges.reads?.[path ?? ''] : undefined;
+      if (read) return sendJson(res, 200, read());
       if (route === 'GET /readyz') {
         const ready = store.ready();
         return sendJson(res, ready ? 200 : 503, {

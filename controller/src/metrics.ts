@@ -13,7 +13,7 @@ export class ControllerMetrics {
   readonly minReplicas = this.gauge('alertscaler_min_replicas', 'spec.minReplicas');
   readonly scaleOperations = new Counter({
     name: 'alertscaler_scale_operations_total',
-    help: 'Scale decisions by direction (up, down) and result (success, conflict, error, dry_run, refused)',
+    help: 'Scale decisions by direction (up, down) and result (success, conflict, error, dry_run, refused, saturated)',
     labelNames: ['direction', 'result'] as const,
     registers: [this.registry],
   });

@@ -6,8 +6,15 @@ import type { AlertScalerSpec } from './api/alertscaler.js';
  *
  * Order of the rules (first match wins): paused; target at 0 (scaling disabled, as in the HPA); outside
  * [min, max] (clamped at once, no cooldown: the bounds are the user's safety limits); alerts firing
- * (scale up by one step, unless at max or in the scale-up cooldown); no alert firing (scale down by one
- * step once the stabilization window since the last firing alert and the scale-down cooldown have passed).
+ * (scale up by one step, unless a saturation alert fires, or at max, or in the scale-up cooldown); no alert
+ * firing (scale down by one step once the stabilization window since the last firing alert and the
+ * scale-down cooldown have passed).
+ *
+ * The saturation guard: while an alert of `spec.saturation.alerts` fires (the database pool is exhausted),
+ * latency comes from a shared dependency that more replicas would only load further (more connections,
+ * more concurrent slow queries), so the scaler holds instead of scaling up, and goes on holding for
+ * `saturation.holdSeconds` after it ended (the latency alert lags: it averages over its rate window). It
+ * never blocks a scale-down.
  * Dry-run computes the same decision and marks it not to be applied.
  */
 export type Direction = 'Up' | 'Down';
@@ -18,6 +25,7 @@ export type Reason =
   | 'BelowMin'
   | 'AboveMax'
   | 'ScaleUp'
+  | 'Saturated'
   | 'AtMax'
   | 'UpCooldown'
   | 'ScaleDown'
@@ -30,6 +38,10 @@ export interface PolicyInput {
   currentReplicas: number;
   /** Firing episodes matching the spec's alerts. */
   firing: number;
+  /** Names of the firing alerts that match the spec's saturation alerts. */
+  saturatedBy: readonly string[];
+  /** The last time a saturation alert was known to be firing. */
+  lastSaturatedTime?: Date;
   lastScale?: { time: Date; direction: Direction };
   /** The last time a matching alert was known to be firing (start of the stabilization window). */
   lastFiringTime?: Date;
@@ -109,6 +121,25 @@ function remaining(since: Date | undefined, length: number, now: Date): number |
 function scaleUp(input: PolicyInput): Decision {
   const { spec, currentReplicas: current, now, lastScale } = input;
   const alerts = `${input.firing} alert(s) firing`;
+  if (input.saturatedBy.length > 0) {
+    const names = [...new Set(input.saturatedBy)].join(', ');
+    return hold(
+      input,
+      'Saturated',
+      `${alerts}, but ${names} also fires: a saturated dependency gets more load, not more capacity, from more replicas`,
+    );
+  }
+  const holding = remaining(input.lastSaturatedTime, spec.saturation.holdSeconds, now);
+  if (holding !== undefined) {
+    // No countdown in the message: it stays the same for one hold, so its Event is recorded once.
+    const until = new Date(input.lastSaturatedTime!.getTime() + spec.saturation.holdSeconds * 1000);
+    return hold(
+      input,
+      'Saturated',
+      `${alerts}, but a saturation alert ended less than ${spec.saturation.holdSeconds}s ago: holding until ${until.toISOString()}, while the latency alert still averages over the saturated period`,
+      { recheckAfterSeconds: holding },
+    );
+  }
   if (current >= spec.maxReplicas) {
     return hold(input, 'AtMax', `${alerts}, already at maxReplicas ${spec.maxReplicas}`, {
       limitedBy: 'maxReplicas',

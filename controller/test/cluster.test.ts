@@ -12,7 +12,7 @@ import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alert
 import { startController, type RunningController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
 import { ControllerMetrics } from '../src/metrics.js';
-import { LogEventRecorder } from '../src/reconcile/events.js';
+import { MemoryEventRecorder } from '../src/reconcile/events.js';
 import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
@@ -282,7 +282,13 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
       await store.updateStatus(ns, 'web', (s) => ({
         ...s.status,
         firingAlerts: [
-          { fingerprint: 'f', startsAt: now, alertName: 'BookingHighP90Latency', lastNotifiedTime: now },
+          {
+            fingerprint: 'f',
+            startsAt: now,
+            alertName: 'BookingHighP90Latency',
+            role: 'scale',
+            lastNotifiedTime: now,
+          },
         ],
       }));
 
@@ -310,7 +316,7 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
       const reconciler = new Reconciler({
         store,
         targetFor: () => racing,
-        events: new LogEventRecorder(logger),
+        events: new MemoryEventRecorder(logger),
         metrics,
         clock: () => new Date(),
         logger,

@@ -18,6 +18,8 @@ interface Case {
   spec?: Partial<AlertScalerSpecInput>;
   current: number;
   firing: number;
+  saturatedBy?: string[];
+  lastSaturatedTime?: Date;
   lastScale?: PolicyInput['lastScale'];
   lastFiringTime?: Date;
   expect: Partial<Decision>;
@@ -150,6 +152,69 @@ const cases: Case[] = [
     firing: 3,
     expect: { desiredReplicas: 1, reason: 'Paused', apply: false },
   },
+  // the saturation guard
+  {
+    name: 'firing while saturated: holds (more replicas would load the saturated database)',
+    current: 2,
+    firing: 1,
+    saturatedBy: ['BookingDbPoolWaiting'],
+    expect: { desiredReplicas: 2, reason: 'Saturated', apply: false },
+  },
+  {
+    name: 'saturated: the guard names each firing saturation alert once',
+    current: 2,
+    firing: 1,
+    saturatedBy: ['BookingDbPoolWaiting', 'BookingDbPoolWaiting', 'PostgresCpuHigh'],
+    expect: {
+      reason: 'Saturated',
+      message:
+        '1 alert(s) firing, but BookingDbPoolWaiting, PostgresCpuHigh also fires: a saturated dependency gets more load, not more capacity, from more replicas',
+    },
+  },
+  {
+    name: 'saturated at max: the saturation is the reason given',
+    current: 10,
+    firing: 1,
+    saturatedBy: ['BookingDbPoolWaiting'],
+    expect: { reason: 'Saturated', apply: false },
+  },
+  {
+    name: 'saturated without a scaling alert: scales down as usual',
+    current: 4,
+    firing: 0,
+    saturatedBy: ['BookingDbPoolWaiting'],
+    lastFiringTime: ago(301),
+    expect: { desiredReplicas: 3, reason: 'ScaleDown', direction: 'Down', apply: true },
+  },
+  {
+    name: 'saturation ended 10 s ago: holds the rest of saturation.holdSeconds, and says when to look again',
+    current: 2,
+    firing: 1,
+    lastSaturatedTime: ago(10),
+    expect: { desiredReplicas: 2, reason: 'Saturated', apply: false, recheckAfterSeconds: 290 },
+  },
+  {
+    name: 'saturation ended longer ago than saturation.holdSeconds: scales up',
+    current: 2,
+    firing: 1,
+    lastSaturatedTime: ago(301),
+    expect: { desiredReplicas: 4, reason: 'ScaleUp', apply: true },
+  },
+  {
+    name: 'a zero saturation hold: scales up as soon as the saturation alert is gone',
+    spec: { saturation: { alerts: [], holdSeconds: 0 } },
+    current: 2,
+    firing: 1,
+    lastSaturatedTime: ago(0),
+    expect: { desiredReplicas: 4, reason: 'ScaleUp' },
+  },
+  {
+    name: 'saturated below min: the bounds come first',
+    current: 1,
+    firing: 1,
+    saturatedBy: ['BookingDbPoolWaiting'],
+    expect: { desiredReplicas: 2, reason: 'BelowMin', apply: true, limitedBy: 'minReplicas' },
+  },
   {
     name: 'dry-run: decides but does not apply',
     spec: { dryRun: true },
@@ -167,17 +232,20 @@ const cases: Case[] = [
 ];
 
 describe('decide (the scaling policy)', () => {
-  test.each(cases)('$name', ({ spec, current, firing, lastScale, lastFiringTime, expect: expected }) => {
+  test.each(cases)('$name', (row) => {
+    const { spec, current, firing, saturatedBy = [], lastSaturatedTime, lastScale, lastFiringTime } = row;
     const decision = decide({
       spec: alertScalerSpecSchema.parse({ ...BASE, ...spec }),
       currentReplicas: current,
       firing,
+      saturatedBy,
+      lastSaturatedTime,
       lastScale,
       lastFiringTime,
       now: NOW,
     });
-    expect(decision).toMatchObject({ currentReplicas: current, ...expected });
-    if (!('limitedBy' in expected)) expect(decision.limitedBy).toBeUndefined();
+    expect(decision).toMatchObject({ currentReplicas: current, ...row.expect });
+    if (!('limitedBy' in row.expect)) expect(decision.limitedBy).toBeUndefined();
     if (!decision.apply) expect(decision.desiredReplicas === current || decision.dryRun).toBe(true);
   });
 });

@@ -19,6 +19,11 @@ const scalerResource: AlertScalerResource = {
     alerts: [
       { alertName: 'BookingHighP90Latency', matchers: [{ name: 'autoscale', value: 'booking-service' }] },
     ],
+    saturation: {
+      alerts: [
+        { alertName: 'BookingDbPoolWaiting', matchers: [{ name: 'autoscale', value: 'booking-service' }] },
+      ],
+    },
     minReplicas: 2,
     maxReplicas: 6,
   },
@@ -113,6 +118,40 @@ describe('POST /alerts authentication and validation', () => {
   });
 });
 
+describe('POST /alerts saturation alerts', () => {
+  const pool = (status: 'firing' | 'resolved', fingerprint = 'pool') => ({
+    status,
+    fingerprint,
+    startsAt: STARTS,
+    alertname: 'BookingDbPoolWaiting',
+  });
+
+  test('an alert of saturation.alerts is recorded with the saturation role, a scaling alert with scale', async () => {
+    await post(payload([firing('p90'), pool('firing')]));
+    expect(status().firingAlerts.map((f) => [f.alertName, f.role])).toEqual([
+      ['BookingHighP90Latency', 'scale'],
+      ['BookingDbPoolWaiting', 'saturation'],
+    ]);
+  });
+
+  test('a resolved saturation alert starts the saturation hold, not the stabilization window; a scaling alert the window', async () => {
+    await post(payload([pool('firing')]));
+    await post(payload([pool('resolved')]));
+    expect(status().firingAlerts).toEqual([]);
+    expect(status().lastFiringTime).toBeUndefined();
+    expect(status().lastSaturatedTime).toBe('2025-06-01T12:00:00.000Z');
+    await post(payload([firing('p90')]));
+    await post(payload([resolved('p90')]));
+    expect(status().lastFiringTime).toBe('2025-06-01T12:00:00.000Z');
+  });
+
+  test('an alert matching neither list is not recorded', async () => {
+    const response = await post(payload([{ ...pool('firing'), alertname: 'BookingRedisDown' }]));
+    expect(await response.json()).toMatchObject({ outcome: 'ignored', alerts: { unmatched: 1 } });
+    expect(status().firingAlerts).toEqual([]);
+  });
+});
+
 describe('POST /alerts episodes', () => {
   test('a firing alert becomes a firing episode (fingerprint, startsAt)', async () => {
     const response = await post(payload([firing('a1')]));
@@ -123,6 +162,7 @@ describe('POST /alerts episodes', () => {
         fingerprint: 'a1',
         startsAt: STARTS_ISO,
         alertName: 'BookingHighP90Latency',
+        role: 'scale',
         lastNotifiedTime: '2025-06-01T12:00:00.000Z',
       },
     ]);
@@ -202,6 +242,7 @@ describe('resync from Alertmanager /api/v2/alerts', () => {
     fingerprint,
     startsAt: STARTS_ISO,
     alertName: 'BookingHighP90Latency',
+    role: 'scale' as const,
     lastNotifiedTime,
   });
 
@@ -215,7 +256,14 @@ describe('resync from Alertmanager /api/v2/alerts', () => {
         { fingerprint: 'missed', startsAt: STARTS_ISO, resolvedTime: '2025-06-01T11:30:00.000Z' },
       ],
     };
-    const active = [{ fingerprint: 'missed', startsAt: STARTS_ISO, alertName: 'BookingHighP90Latency' }];
+    const active = [
+      {
+        fingerprint: 'missed',
+        startsAt: STARTS_ISO,
+        alertName: 'BookingHighP90Latency',
+        role: 'scale' as const,
+      },
+    ];
     const next = applyResync(state, active, fetchedAt, now);
     expect(next.firingAlerts.map((f) => f.fingerprint).sort()).toEqual(['during-fetch', 'missed']);
     expect(next.resolvedAlerts.map((r) => r.fingerprint)).toEqual(['lost-resolve']);

@@ -3,6 +3,8 @@
 // monitoring/generated/booking.rules.yml, which the cdk8s app mounts and promtool tests; the local
 // incident drill calls `bookingRules()` with short durations and writes its own copy.
 //
+import { ALERTS } from '../../lib/src/names.js';
+
 // Metric contract (exposed by service/ and controller/):
 //   http_request_duration_seconds{method,route,status}            histogram, job="booking-service"
 //   booking_seatmap_cache_requests_total{layer,result}            counter (layer memory|redis, result hit|miss|error)
@@ -174,6 +176,9 @@ export const ALERT_NAMES = [
   'BookingAlertScalerAtMaxReplicas',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
+// The names the controller and the drill read come from lib (one source): a rename here that is not made there
+// fails to compile.
+const _sharedNames: readonly AlertName[] = Object.values(ALERTS);
 
 const DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 const SAFE_LABEL_VALUE = /^[A-Za-z0-9_:/.-]*$/;
@@ -491,10 +496,13 @@ function saturationGroup(p: RuleParams): RuleGroup {
         expr: `max by (namespace, pod) (booking_db_pool_waiting${svc()}) > ${p.poolWaitingThreshold}`,
         for: p.poolWaitingFor,
         severity: 'ticket',
+        // Routed to the AlertScaler too: its saturation guard holds scale-ups while the database is the bottleneck.
+        labels: { autoscale: p.autoscaleTarget },
         summary: 'Booking service requests are queueing for a database connection',
         description:
           `{{ $value }} clients of pod {{ $labels.pod }} in namespace {{ $labels.namespace }} have been waiting for a ` +
-          `Postgres connection for ${p.poolWaitingFor}: the pool is exhausted and requests will time out.`,
+          `Postgres connection for ${p.poolWaitingFor}: the pool is exhausted and requests will time out. ` +
+          `The AlertScaler adds no replicas meanwhile: more replicas would add load to the database.`,
       }),
       alert(p, 'BookingSeatmapCacheHitRatioLow', {
         expr:

@@ -37,7 +37,8 @@ describe('amtool', () => {
     'BookingServiceDown/page': ['booking-page'],
     'BookingPostgresDown/page': ['booking-page'],
     'BookingRedisDown/ticket': ['booking-ticket'],
-    'BookingDbPoolWaiting/ticket': ['booking-ticket'],
+    // To the controller too: its saturation guard holds scale-ups while the pool is exhausted.
+    'BookingDbPoolWaiting/ticket': ['alertscaler', 'booking-ticket'],
     'BookingSeatmapCacheHitRatioLow/ticket': ['booking-ticket'],
     'BookingAlertScalerAtMaxReplicas/ticket': ['booking-ticket'],
   };

@@ -36,10 +36,11 @@ describe('bookingRules', () => {
     expect([...names].sort()).toEqual([...ALERT_NAMES].sort());
   });
 
-  it('puts the autoscale label on the p90 alert only', () => {
+  it('puts the autoscale label on the p90 alert (scales) and the pool alert (holds) only', () => {
     const withLabel = alertingRules(bookingRules()).filter((r) => 'autoscale' in r.labels);
     expect(withLabel.map((r) => [r.alert, r.labels.autoscale])).toEqual([
       ['BookingHighP90Latency', 'booking-service'],
+      ['BookingDbPoolWaiting', 'booking-service'],
     ]);
   });
 

@@ -1,17 +1,28 @@
-import type { AlertMatcher, AlertScalerSpec, AlertScalerStatus, FiringAlert } from '../api/alertscaler.js';
+import type {
+  AlertMatcher,
+  AlertRole,
+  AlertScalerSpec,
+  AlertScalerStatus,
+  FiringAlert,
+} from '../api/alertscaler.js';
 
 /**
  * The known alert state of one AlertScaler, as pure functions over its status. An episode is
  * (fingerprint, startsAt): Alertmanager repeats, duplicates (one copy per cluster peer) and reorders
  * notifications, and a new firing of the same alert gets a new startsAt.
  */
-export type AlertState = Pick<AlertScalerStatus, 'firingAlerts' | 'resolvedAlerts' | 'lastFiringTime'>;
+export type AlertState = Pick<
+  AlertScalerStatus,
+  'firingAlerts' | 'resolvedAlerts' | 'lastFiringTime' | 'lastSaturatedTime'
+>;
 
 export interface Notification {
   status: 'firing' | 'resolved';
   fingerprint: string;
   startsAt: string;
   alertName: string;
+  /** What the alert means to this AlertScaler (see alertRole). */
+  role: AlertRole;
   endsAt?: string;
 }
 
@@ -43,17 +54,27 @@ function forget(state: AlertState, now: Date): AlertState {
   };
 }
 
-/** Moves episodes from firing to resolved at `at`; the stabilization window restarts there. */
-function resolve(state: AlertState, ended: FiringAlert[], at: string): AlertState {
-  if (ended.length === 0) return state;
-  return {
-    firingAlerts: state.firingAlerts.filter((f) => !ended.some((e) => sameEpisode(e, f))),
+/** Of `state`, the time field that an episode of `role` ending at `at` moves forward. */
+function ended(state: AlertState, role: AlertRole, at: string): Partial<AlertState> {
+  // A scaling alert restarts the scale-down stabilization window; a saturation alert the saturation hold.
+  return role === 'scale'
+    ? { lastFiringTime: latest(state.lastFiringTime, at) }
+    : { lastSaturatedTime: latest(state.lastSaturatedTime, at) };
+}
+
+/** Moves episodes from firing to resolved at `at`. */
+function resolve(state: AlertState, endedEpisodes: FiringAlert[], at: string): AlertState {
+  if (endedEpisodes.length === 0) return state;
+  let next: AlertState = {
+    ...state,
+    firingAlerts: state.firingAlerts.filter((f) => !endedEpisodes.some((e) => sameEpisode(e, f))),
     resolvedAlerts: [
       ...state.resolvedAlerts,
-      ...ended.map((e) => ({ fingerprint: e.fingerprint, startsAt: e.startsAt, resolvedTime: at })),
+      ...endedEpisodes.map((e) => ({ fingerprint: e.fingerprint, startsAt: e.startsAt, resolvedTime: at })),
     ],
-    lastFiringTime: latest(state.lastFiringTime, at),
   };
+  for (const e of endedEpisodes) next = { ...next, ...ended(next, e.role, at) };
+  return next;
 }
 
 export function applyNotification(
@@ -75,7 +96,12 @@ export function applyNotification(
     }
     // A newer episode of the same alert means the older one ended even if its "resolved" was lost.
     const superseded = state.firingAlerts.filter((f) => f.fingerprint === alert.fingerprint);
-    const episode = { fingerprint: alert.fingerprint, startsAt: alert.startsAt, alertName: alert.alertName };
+    const episode = {
+      fingerprint: alert.fingerprint,
+      startsAt: alert.startsAt,
+      alertName: alert.alertName,
+      role: alert.role,
+    };
     const next = resolve(state, superseded, at);
     return {
       state: forget(
@@ -95,7 +121,7 @@ export function applyNotification(
       {
         ...state,
         resolvedAlerts: [...state.resolvedAlerts, tombstone],
-        lastFiringTime: latest(state.lastFiringTime, endedAt),
+        ...ended(state, alert.role, endedAt),
       },
       now,
     ),
@@ -109,7 +135,7 @@ export function applyNotification(
  */
 export function applyResync(
   state: AlertState,
-  active: readonly { fingerprint: string; startsAt: string; alertName: string }[],
+  active: readonly { fingerprint: string; startsAt: string; alertName: string; role: AlertRole }[],
   fetchedAt: Date,
   now: Date,
 ): AlertState {
@@ -123,6 +149,7 @@ export function applyResync(
       fingerprint: a.fingerprint,
       startsAt: a.startsAt,
       alertName: a.alertName,
+      role: a.role,
       lastNotifiedTime: fetched,
     }));
   return forget(
@@ -150,9 +177,17 @@ function matcherHolds(matcher: AlertMatcher, labels: Record<string, string>): bo
   }
 }
 
-/** Does an alert with these labels count for this AlertScaler? */
-export function alertMatches(spec: Pick<AlertScalerSpec, 'alerts'>, labels: Record<string, string>): boolean {
-  return spec.alerts.some(
-    (entry) => labels.alertname === entry.alertName && entry.matchers.every((m) => matcherHolds(m, labels)),
-  );
+type AlertEntry = AlertScalerSpec['alerts'][number];
+
+const entryMatches = (entry: AlertEntry, labels: Record<string, string>) =>
+  labels.alertname === entry.alertName && entry.matchers.every((m) => matcherHolds(m, labels));
+
+/** What an alert with these labels means to this AlertScaler: scale, saturation, or nothing (undefined). */
+export function alertRole(
+  spec: Pick<AlertScalerSpec, 'alerts' | 'saturation'>,
+  labels: Record<string, string>,
+): AlertRole | undefined {
+  if (spec.alerts.some((entry) => entryMatches(entry, labels))) return 'scale';
+  if (spec.saturation.alerts.some((entry) => entryMatches(entry, labels))) return 'saturation';
+  return undefined;
 }

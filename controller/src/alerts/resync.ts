@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { ScalerStore } from '../reconcile/store.js';
-import { alertMatches, applyResync } from './episodes.js';
+import { alertRole, applyResync } from './episodes.js';
 import { apiAlertsSchema, type ApiAlert } from './payload.js';
 
 /** Active, neither silenced nor inhibited: exactly what Alertmanager would notify the webhook about. */
@@ -24,13 +24,12 @@ export async function resyncFromAlertmanager(
   for (const scaler of store.list()) {
     if (!scaler.spec.valid) continue;
     const spec = scaler.spec.value;
-    const active = alerts
-      .filter((a) => alertMatches(spec, a.labels))
-      .map((a) => ({
-        fingerprint: a.fingerprint,
-        startsAt: a.startsAt,
-        alertName: a.labels.alertname ?? '',
-      }));
+    const active = alerts.flatMap((a) => {
+      const role = alertRole(spec, a.labels);
+      return role
+        ? [{ fingerprint: a.fingerprint, startsAt: a.startsAt, alertName: a.labels.alertname ?? '', role }]
+        : [];
+    });
     await store.updateStatus(scaler.namespace, scaler.name, (fresh) => ({
       ...fresh.status,
       ...applyResync(fresh.status, active, fetchedAt, now),

@@ -5,7 +5,7 @@ import { BodyTooLarge, readBody, sendJson, sendProblem } from '../http.js';
 import type { Logger } from '../logger.js';
 import type { ControllerMetrics } from '../metrics.js';
 import type { ScalerStore } from '../reconcile/store.js';
-import { alertMatches, applyNotification, type Notification, type Outcome } from './episodes.js';
+import { alertRole, applyNotification, type Notification, type Outcome } from './episodes.js';
 import { webhookPayloadSchema, type WebhookPayload } from './payload.js';
 
 export interface WebhookDeps {
@@ -38,20 +38,23 @@ export async function recordPayload(store: ScalerStore, payload: WebhookPayload,
   const tally = emptyTally();
   const byScaler = new Map<string, { scaler: AlertScaler; alerts: Notification[] }>();
   for (const alert of payload.alerts) {
-    const notification: Notification = {
-      status: alert.status,
-      fingerprint: alert.fingerprint,
-      startsAt: alert.startsAt,
-      endsAt: alert.endsAt,
-      alertName: alert.labels.alertname ?? '',
-    };
-    const matching = store.list().filter((s) => s.spec.valid && alertMatches(s.spec.value, alert.labels));
-    if (matching.length === 0) tally.unmatched++;
-    for (const scaler of matching) {
+    let matched = false;
+    for (const scaler of store.list()) {
+      const role = scaler.spec.valid ? alertRole(scaler.spec.value, alert.labels) : undefined;
+      if (!role) continue;
+      matched = true;
       const entry = byScaler.get(scalerKey(scaler)) ?? { scaler, alerts: [] };
-      entry.alerts.push(notification);
+      entry.alerts.push({
+        status: alert.status,
+        fingerprint: alert.fingerprint,
+        startsAt: alert.startsAt,
+        endsAt: alert.endsAt,
+        alertName: alert.labels.alertname ?? '',
+        role,
+      });
       byScaler.set(scalerKey(scaler), entry);
     }
+    if (!matched) tally.unmatched++;
   }
   for (const { scaler, alerts } of byScaler.values()) {
     let outcomes: Outcome[] = [];

@@ -43,6 +43,12 @@ function compiles(pattern: string): boolean {
   }
 }
 
+/** An alert counts when its alertname is `alertName` and every matcher holds. */
+const alertEntrySchema = z.strictObject({
+  alertName: z.string().min(1),
+  matchers: z.array(matcherSchema).max(20).default([]),
+});
+
 export const alertScalerSpecSchema = z
   .strictObject({
     scaleTargetRef: z
@@ -53,15 +59,29 @@ export const alertScalerSpecSchema = z
       })
       .describe('The workload to scale, in the AlertScaler namespace'),
     alerts: z
-      .array(
-        z.strictObject({
-          alertName: z.string().min(1),
-          matchers: z.array(matcherSchema).max(20).default([]),
-        }),
-      )
+      .array(alertEntrySchema)
       .min(1)
       .max(20)
       .describe('An alert counts when its alertname matches one entry and all that entry matchers hold'),
+    saturation: z
+      .strictObject({
+        alerts: z
+          .array(alertEntrySchema)
+          .max(20)
+          .default([])
+          .describe(
+            'While one of these fires (a shared dependency such as the database is saturated), do not scale up: more replicas would add load to it',
+          ),
+        holdSeconds: z
+          .int()
+          .min(0)
+          .max(DAY_SECONDS)
+          .default(300)
+          .describe(
+            'After the last saturation alert ends, keep holding this long: the latency alert still averages over the saturated period (its rate window)',
+          ),
+      })
+      .default({ alerts: [], holdSeconds: 300 }),
     minReplicas: z.int().min(1).max(MAX_REPLICAS),
     maxReplicas: z.int().min(1).max(MAX_REPLICAS),
     scaleUp: z
@@ -114,10 +134,14 @@ export const conditionSchema = z.strictObject({
   lastTransitionTime: time,
 });
 
+/** scale: an alert of spec.alerts (scale up while it fires); saturation: of spec.saturation.alerts (hold). */
+export const alertRoleSchema = z.enum(['scale', 'saturation']);
+
 export const firingAlertSchema = z.strictObject({
   fingerprint: z.string(),
   startsAt: time,
   alertName: z.string(),
+  role: alertRoleSchema.default('scale'),
   /** When a webhook or a resync last reported this episode firing. */
   lastNotifiedTime: time,
 });
@@ -138,6 +162,8 @@ export const alertScalerStatusSchema = z.strictObject({
   resolvedAlerts: z.array(resolvedAlertSchema).default([]),
   /** The last time a matching alert was known to be firing: the scale-down stabilization window starts here. */
   lastFiringTime: time.optional(),
+  /** The last time a saturation alert was known to be firing: scale-ups stay held for saturation.holdSeconds. */
+  lastSaturatedTime: time.optional(),
   lastScaleTime: time.optional(),
   lastScaleDirection: z.enum(['Up', 'Down']).optional(),
   conditions: z.array(conditionSchema).default([]),
@@ -146,6 +172,7 @@ export const alertScalerStatusSchema = z.strictObject({
 export type AlertScalerStatus = z.output<typeof alertScalerStatusSchema>;
 export type Condition = z.output<typeof conditionSchema>;
 export type FiringAlert = z.output<typeof firingAlertSchema>;
+export type AlertRole = z.output<typeof alertRoleSchema>;
 export type ResolvedAlert = z.output<typeof resolvedAlertSchema>;
 
 export const emptyStatus = (): AlertScalerStatus => alertScalerStatusSchema.parse({});

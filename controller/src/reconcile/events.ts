@@ -48,14 +48,44 @@ export class KubeEventRecorder implements EventRecorder {
   }
 }
 
-/** The local drill has no API server: Events become log lines. */
-export class LogEventRecorder implements EventRecorder {
-  constructor(private readonly logger: Logger) {}
+export interface RecordedEvent {
+  time: string;
+  alertscaler: string;
+  namespace: string;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The local drill has no API server: Events are logged and the latest are kept in memory, where the
+ * controller's `GET /alertscalers` shows them (as `kubectl describe` would).
+ */
+export class MemoryEventRecorder implements EventRecorder {
+  private readonly recent: RecordedEvent[] = [];
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly keep = 200,
+  ) {}
 
   async record(scaler: AlertScaler, type: EventType, reason: string, message: string): Promise<void> {
+    this.recent.push({
+      time: new Date().toISOString(),
+      alertscaler: scaler.name,
+      namespace: scaler.namespace,
+      type,
+      reason,
+      message,
+    });
+    this.recent.splice(0, this.recent.length - this.keep);
     this.logger.info(
       { event: { type, reason, message }, scaler: scaler.name },
       `event ${reason}: ${message}`,
     );
+  }
+
+  list(): readonly RecordedEvent[] {
+    return this.recent;
   }
 }

@@ -21,6 +21,7 @@ export interface ReconcilerDeps {
 
 /** Refusals worth an Event, once each time they start (not on every resync). */
 const REFUSALS: Partial<Record<Decision['reason'], string>> = {
+  Saturated: 'HeldForSaturation',
   AtMax: 'AtMaxReplicas',
   Paused: 'Paused',
   ScalingDisabled: 'ScalingDisabled',
@@ -94,18 +95,22 @@ export class Reconciler {
       const decision = decide({
         spec,
         currentReplicas: current.replicas,
-        firing: status.firingAlerts.length,
+        firing: status.firingAlerts.filter((f) => f.role === 'scale').length,
+        saturatedBy: status.firingAlerts.filter((f) => f.role === 'saturation').map((f) => f.alertName),
         lastScale:
           status.lastScaleTime && status.lastScaleDirection
             ? { time: new Date(status.lastScaleTime), direction: status.lastScaleDirection }
             : undefined,
         lastFiringTime: date(status.lastFiringTime),
+        lastSaturatedTime: date(status.lastSaturatedTime),
         now: clock(),
       });
-      const direction = (decision.direction ?? (decision.reason === 'AtMax' ? 'Up' : 'none')).toLowerCase();
+      const wantedUp = decision.reason === 'AtMax' || decision.reason === 'Saturated';
+      const direction = (decision.direction ?? (wantedUp ? 'Up' : 'none')).toLowerCase();
       if (!decision.apply) {
         if (decision.dryRun) metrics.scaleOperations.inc({ direction, result: 'dry_run' });
         if (decision.reason === 'AtMax') metrics.scaleOperations.inc({ direction, result: 'refused' });
+        if (decision.reason === 'Saturated') metrics.scaleOperations.inc({ direction, result: 'saturated' });
         return { kind: 'decided', decision, scaled: false };
       }
       try {

@@ -24,9 +24,10 @@ export function mergeConditions(
   });
 }
 
-const HOLD_REASONS = new Set(['UpCooldown', 'DownCooldown', 'Stabilizing']);
+const HOLD_REASONS = new Set(['Saturated', 'UpCooldown', 'DownCooldown', 'Stabilizing']);
 
 function conditionsFor(outcome: ReconcileOutcome, firing: number): Record<ConditionType, Next> {
+  // `firing` counts scaling alerts only; a firing saturation alert is reported by AbleToScale (Saturated).
   const alerts: Next =
     firing > 0
       ? { status: 'True', reason: 'AlertsFiring', message: `${firing} matching alert episode(s) firing` }
@@ -78,7 +79,7 @@ export function statusAfter(scaler: AlertScaler, outcome: ReconcileOutcome, now:
     observedGeneration: scaler.generation,
     conditions: mergeConditions(
       previous.conditions,
-      conditionsFor(outcome, previous.firingAlerts.length),
+      conditionsFor(outcome, previous.firingAlerts.filter((f) => f.role === 'scale').length),
       now,
     ),
   };
