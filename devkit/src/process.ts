@@ -255,14 +255,17 @@ export class ProcessGroup {
   }
 
   /**
-   * Until the returned function is called: on SIGINT, SIGTERM or SIGHUP, run `onInterrupt` (e.g. abort the
-   * work), stop everything and exit with 128 + the signal's number.
+   * Until the returned function is called: on SIGINT, SIGTERM or SIGHUP, await `onInterrupt` (e.g. abort the
+   * work, drop what was created), stop everything and exit with 128 + the signal's number.
    */
-  interruptible(onInterrupt?: (signal: NodeJS.Signals) => void): () => void {
+  interruptible(onInterrupt?: (signal: NodeJS.Signals) => void | Promise<void>): () => void {
     const handlers = Object.entries(INTERRUPTS).map(([signal, number]) => {
       const handler = () => {
-        onInterrupt?.(signal as NodeJS.Signals);
-        void this.stopAll().finally(() => process.exit(128 + number));
+        void (async () => {
+          await Promise.resolve(onInterrupt?.(signal as NodeJS.Signals)).catch(() => undefined);
+          await this.stopAll();
+          process.exit(128 + number);
+        })();
       };
       process.once(signal, handler);
       return () => process.removeListener(signal, handler);

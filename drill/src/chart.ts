@@ -1,14 +1,34 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { firingIntervals, type DrillRecord } from './analysis.js';
+import type { ScenarioRecord } from './record.js';
+import { activeIntervals } from './scorecard.js';
 
-/** p90, request rate and worker count over time, stacked, with the alert's firing intervals shaded. */
-export function drillChartSpec(record: DrillRecord, title: string): TopLevelSpec {
-  const x = { field: 't', type: 'quantitative', title: 'seconds since start' };
-  const shade = {
-    data: { values: firingIntervals(record.samples) },
-    mark: { type: 'rect', color: '#e45756', opacity: 0.15 },
+/**
+ * One scenario over time, stacked: p90 (dashed: the threshold), request rate, workers. Red bands: the p90
+ * alert active; orange bands: the saturation alert active; green rules: scale writes; blue rules: the drill's
+ * actions (the incident's cache fix).
+ */
+export function drillChartSpec(record: ScenarioRecord, title: string): TopLevelSpec {
+  const x = { field: 't', type: 'quantitative', title: 'seconds since the scenario started' };
+  const band = (values: { start: number; end: number }[], color: string) => ({
+    data: { values },
+    mark: { type: 'rect', color, opacity: 0.15 },
     encoding: { x: { field: 'start', type: 'quantitative' }, x2: { field: 'end' } },
-  };
+  });
+  const bands = [
+    band(
+      activeIntervals(record.samples, (s) => s.alertActive),
+      '#e45756',
+    ),
+    band(
+      activeIntervals(record.samples, (s) => s.saturationActive),
+      '#f58518',
+    ),
+  ];
+  const rules = (values: { t: number }[], color: string) => ({
+    data: { values },
+    mark: { type: 'rule', color },
+    encoding: { x: { field: 't', type: 'quantitative' } },
+  });
   const panel = (
     panelTitle: string,
     field: 'p90' | 'rate' | 'desiredWorkers',
@@ -20,7 +40,7 @@ export function drillChartSpec(record: DrillRecord, title: string): TopLevelSpec
     height: 150,
     title: panelTitle,
     layer: [
-      shade,
+      ...bands,
       {
         data: { values: record.samples.filter((s) => s[field] !== null) },
         mark: { type: 'line', interpolate },
@@ -34,25 +54,20 @@ export function drillChartSpec(record: DrillRecord, title: string): TopLevelSpec
     mark: { type: 'rule', strokeDash: [4, 4] },
     encoding: { y: { field: 'threshold', type: 'quantitative' } },
   };
-  const decisions = {
-    data: { values: record.scaleEvents },
-    mark: { type: 'rule', color: '#54a24b' },
-    encoding: { x: { field: 't', type: 'quantitative' } },
-  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     vconcat: [
       panel(
-        'p90 latency (Prometheus), dashed: alert threshold; red band: alert firing',
+        'p90 (Prometheus), dashed: threshold; red: p90 alert, orange: pool saturated; blue: cache fix',
         'p90',
         'seconds',
         'linear',
-        [threshold],
+        [threshold, rules(record.actions, '#4c78a8')],
       ),
       panel('request rate (Prometheus)', 'rate', 'requests per second', 'linear'),
-      panel('workers (desired); green: scale decisions', 'desiredWorkers', 'workers', 'step-after', [
-        decisions,
+      panel('workers (desired); green: scale writes', 'desiredWorkers', 'workers', 'step-after', [
+        rules(record.scaleEvents, '#54a24b'),
       ]),
     ],
     resolve: { scale: { x: 'shared' } },

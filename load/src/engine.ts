@@ -32,6 +32,8 @@ export interface RunOptions extends ScenarioOptions {
   onProgress?: (progress: Progress) => void;
   /** Awaited before each stage starts (e.g. until the service has drained the previous stage). */
   beforeStage?: (stageIndex: number) => Promise<void>;
+  /** Ends the current stage early (its iterations in flight finish first), e.g. once a drill saw enough. */
+  stop?: AbortSignal;
 }
 
 /** Collects one stage's samples, plus a window for the progress line. */
@@ -74,16 +76,18 @@ async function safeIteration<S>(
   }
 }
 
+const inTime = (until: number, stop?: AbortSignal) => performance.now() < until && !stop?.aborted;
+
 async function runClosed<S>(
   vus: number,
   until: number,
   scenario: Scenario<S>,
   client: LoadClient,
   state: S,
-  options: ScenarioOptions,
+  options: RunOptions,
 ) {
   const vu = async () => {
-    while (performance.now() < until) await safeIteration(scenario, client, state, options);
+    while (inTime(until, options.stop)) await safeIteration(scenario, client, state, options);
   };
   await Promise.all(Array.from({ length: vus }, vu));
 }
@@ -100,7 +104,7 @@ async function runOpen<S>(
   const running = new Set<Promise<void>>();
   const start = performance.now();
   let started = 0;
-  while (performance.now() < until) {
+  while (inTime(until, options.stop)) {
     // Catch up on every arrival due by now: timers are coarse, arrivals are not.
     const due = Math.floor(((performance.now() - start) / 1000) * rate) + 1;
     for (; started < due; started++) {

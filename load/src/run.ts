@@ -100,6 +100,7 @@ export async function runLoad(
   series = settings.scenario,
   onProgress?: (p: Progress) => void,
   beforeStage?: (stageIndex: number) => Promise<void>,
+  stop?: AbortSignal,
 ): Promise<RunReport> {
   const scenario = SCENARIOS[settings.scenario]!;
   const client = new LoadClient(settings.baseUrl, settings.timeoutMs);
@@ -110,6 +111,7 @@ export async function runLoad(
       progressIntervalMs: 1000,
       onProgress,
       beforeStage,
+      stop,
     });
     const { plans: _plans, out: _out, scenario: _scenario, baseUrl: _baseUrl, ...rest } = settings;
     return {

@@ -1,0 +1,315 @@
+/**
+ * The local stack of one drill scenario, started through the process harness: a database of its own on the
+ * loopback Postgres (scripts/services.sh), the booking service in cluster mode (capped workers, admin port),
+ * then Prometheus and Alertmanager configured by monitoring/src with short durations, a receiver standing in
+ * for Slack and email, and the controller in MODE=local with the booking AlertScaler against the worker pool.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { alertScalerSpecSchema, API_VERSION, KIND } from '../../controller/src/api/alertscaler.js';
+import { bookingAlertScalerSpec } from '../../controller/src/api/booking-scaler.js';
+import { ProcessGroup } from '../../devkit/src/process.js';
+import { controllerProcess, serviceProcess } from '../../devkit/src/programs.js';
+import { freePort } from '../../devkit/src/wait.js';
+import { prometheusConfig } from '../../monitoring/src/prometheus.js';
+import { writeMonitoringFiles } from '../../monitoring/src/render.js';
+import { seconds } from '../../monitoring/src/rules.js';
+import type { CatalogVolume } from '../../service/src/db/generate.js';
+import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
+
+export const NAMESPACE = 'drill';
+
+export interface Policy {
+  minReplicas: number;
+  maxReplicas: number;
+  upCooldownSeconds: number;
+  stabilizationSeconds: number;
+  downCooldownSeconds: number;
+}
+
+export interface StackOptions {
+  catalog: CatalogVolume;
+  /** Drop the seat-map index: the incident document's slow query (a full scan of the seats table). */
+  slowQuery: boolean;
+  cache: boolean;
+  poolMax: number;
+  workerCpuLimit: number;
+  thresholdSeconds: number;
+  policy: Policy;
+  databaseUrl: string;
+  redisUrl: string;
+  /** The people's receivers (Slack, email stand-in) log here. */
+  log: (line: string) => void;
+}
+
+export interface WorkersStatus {
+  desired: number;
+  running: number;
+  listening: number;
+  cpuLimit: number | null;
+}
+
+/** The parts of the AlertScaler the drill reads (the controller's GET /alertscalers in local mode). */
+export interface ScalerView {
+  status: {
+    currentReplicas?: number;
+    desiredReplicas?: number;
+    lastScaleTime?: string;
+    lastScaleDirection?: 'Up' | 'Down';
+    lastFiringTime?: string;
+    firingAlerts: { alertName: string; role: string }[];
+    conditions: { type: string; status: string; reason: string; message: string }[];
+  };
+}
+
+export interface ControllerEvent {
+  time: string;
+  type: string;
+  reason: string;
+  message: string;
+}
+
+const ADMIN_TOKEN = 'drill-admin-token';
+const WEBHOOK_TOKEN = 'drill-webhook-token';
+/** The rule durations, short so that a whole episode fits in about a minute. */
+const RULE_TIMING = {
+  evaluationInterval: '1s',
+  rateWindow: '10s',
+  forDuration: '5s',
+  // Shorter than the p90 alert's window plus `for`: the guard is in place before the first scale-up is due.
+  poolWaitingFor: '3s',
+};
+
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(3000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** A receiver for the people's routes: the drill only logs what Slack and email would have received. */
+async function startPeopleSink(log: (line: string) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const { status, commonLabels } = JSON.parse(body) as {
+        status: string;
+        commonLabels: Record<string, string>;
+      };
+      log(`people ${req.url?.slice(1)}: ${commonLabels.alertname} ${status}`);
+      res.writeHead(200).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+export class DrillStack {
+  readonly processes = new ProcessGroup();
+  readonly dir = mkdtempSync(join(tmpdir(), 'drill-'));
+  serviceUrl = '';
+  adminUrl = '';
+  promUrl = '';
+  amUrl = '';
+  controllerUrl = '';
+  private database: TestDatabase | undefined;
+  private people: Server | undefined;
+
+  constructor(readonly options: StackOptions) {}
+
+  /** The database and the service: enough to calibrate, before anything watches it. */
+  async startService(): Promise<void> {
+    const o = this.options;
+    this.database = await createTestDatabase(o.catalog, o.databaseUrl);
+    if (o.slowQuery) {
+      await this.database.db.raw('alter table seats drop constraint if exists seats_timeslot_number_key');
+      await this.database.db.raw('analyze seats');
+    }
+    const [servicePort, adminPort] = await Promise.all([freePort(), freePort()]);
+    this.serviceUrl = `http://127.0.0.1:${servicePort}`;
+    this.adminUrl = `http://127.0.0.1:${adminPort}`;
+    writeFileSync(join(this.dir, 'admin-token'), ADMIN_TOKEN);
+    writeFileSync(join(this.dir, 'webhook-token'), WEBHOOK_TOKEN);
+    await this.processes.start(
+      serviceProcess({
+        PORT: String(servicePort),
+        ADMIN_PORT: String(adminPort),
+        ADMIN_TOKEN_FILE: join(this.dir, 'admin-token'),
+        WORKERS: '1',
+        WORKER_CPU_LIMIT: String(o.workerCpuLimit),
+        DATABASE_URL: this.database.url,
+        REDIS_URL: o.redisUrl,
+        SEATMAP_CACHE_ENABLED: String(o.cache),
+        DB_POOL_MAX: String(o.poolMax),
+        // A few seconds of requests per connection: the drill's clients reach added workers quickly.
+        HTTP_MAX_REQUESTS_PER_SOCKET: '20',
+      }),
+    );
+  }
+
+  /** Prometheus, Alertmanager, the people's sink and the controller. */
+  async startMonitoring(): Promise<void> {
+    const o = this.options;
+    const [promPort, amPort, controllerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    this.promUrl = `http://127.0.0.1:${promPort}`;
+    this.amUrl = `http://127.0.0.1:${amPort}`;
+    this.controllerUrl = `http://127.0.0.1:${controllerPort}`;
+    const sink = await startPeopleSink(o.log);
+    this.people = sink.server;
+    const monitoring = writeMonitoringFiles(this.dir, {
+      rules: { ...RULE_TIMING, p90ThresholdSeconds: o.thresholdSeconds },
+      alertmanager: {
+        controllerWebhookUrl: `${this.controllerUrl}/alerts`,
+        controllerWebhookTokenFile: join(this.dir, 'webhook-token'),
+        controller: { groupWait: '1s', groupInterval: '2s', repeatInterval: '1m' },
+        people: { groupWait: '1s', groupInterval: '10s', repeatInterval: '1h' },
+        pageRepeatInterval: '1h',
+        resolveTimeout: '1m',
+      },
+      localReceiversBaseUrl: sink.url,
+    });
+    const labels = { namespace: NAMESPACE };
+    writeFileSync(
+      join(this.dir, 'prometheus.yml'),
+      stringify(
+        prometheusConfig({
+          scrapeInterval: '1s',
+          evaluationInterval: '1s',
+          ruleFiles: [monitoring.rulesFile],
+          alertmanagers: [`127.0.0.1:${amPort}`],
+          jobs: [
+            {
+              job: 'booking-service',
+              targets: { kind: 'static', addresses: [new URL(this.adminUrl).host], labels },
+            },
+            {
+              job: 'alertscaler',
+              targets: { kind: 'static', addresses: [`127.0.0.1:${controllerPort}`], labels },
+            },
+          ],
+        }),
+      ),
+    );
+    await this.processes.start({
+      name: 'alertmanager',
+      command: '/usr/bin/prometheus-alertmanager',
+      args: [
+        `--config.file=${monitoring.alertmanagerFile}`,
+        `--storage.path=${join(this.dir, 'alertmanager')}`,
+        `--web.listen-address=127.0.0.1:${amPort}`,
+        '--cluster.listen-address=',
+      ],
+      ready: { url: `${this.amUrl}/-/ready` },
+    });
+    await this.processes.start({
+      name: 'prometheus',
+      command: '/usr/bin/prometheus',
+      args: [
+        `--config.file=${join(this.dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(this.dir, 'prometheus')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      ready: { url: `${this.promUrl}/-/ready` },
+    });
+
+    const p = o.policy;
+    // The same spec builder as the bundle's AlertScaler, with the worker pool as target and short windows;
+    // parsed here so that a spec the controller would refuse stops the drill before it starts.
+    const spec = alertScalerSpecSchema.parse(
+      bookingAlertScalerSpec({
+        namespace: NAMESPACE,
+        scaleTargetRef: { apiVersion: 'local', kind: 'WorkerPool', name: 'booking-service' },
+        minReplicas: p.minReplicas,
+        maxReplicas: p.maxReplicas,
+        scaleUp: { step: { type: 'Pods', value: 1 }, cooldownSeconds: p.upCooldownSeconds },
+        scaleDown: {
+          step: { type: 'Pods', value: 1 },
+          stabilizationWindowSeconds: p.stabilizationSeconds,
+          cooldownSeconds: p.downCooldownSeconds,
+        },
+        // One rate window plus the alert's `for`: by then the p90 alert no longer sees the saturated period.
+        saturationHoldSeconds: seconds(RULE_TIMING.rateWindow) + seconds(RULE_TIMING.forDuration),
+      }),
+    );
+    const scalerFile = join(this.dir, 'alertscalers.yml');
+    writeFileSync(
+      scalerFile,
+      stringify({
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: 'booking-service', namespace: NAMESPACE },
+        spec,
+      }),
+    );
+    await this.processes.start(
+      controllerProcess({
+        MODE: 'local',
+        PORT: String(controllerPort),
+        WEBHOOK_TOKEN_FILE: join(this.dir, 'webhook-token'),
+        ALERTSCALERS_FILE: scalerFile,
+        WORKERS_ADMIN_URL: this.adminUrl,
+        WORKERS_ADMIN_TOKEN_FILE: join(this.dir, 'admin-token'),
+        RESYNC_INTERVAL_SECONDS: '2',
+        ALERTMANAGER_URL: this.amUrl,
+        ALERTMANAGER_RESYNC_INTERVAL_SECONDS: '5',
+      }),
+    );
+    this.processes.noteDescendants();
+  }
+
+  workers(): Promise<WorkersStatus> {
+    return getJson(`${this.adminUrl}/workers`);
+  }
+
+  /** The service's own metrics text (summed over its workers). */
+  async serviceMetrics(): Promise<string> {
+    const response = await fetch(`${this.adminUrl}/metrics`, { signal: AbortSignal.timeout(3000) });
+    return response.text();
+  }
+
+  async scaler(): Promise<{ scaler: ScalerView; events: ControllerEvent[] }> {
+    const body = await getJson<{ items: ScalerView[]; events: ControllerEvent[] }>(
+      `${this.controllerUrl}/alertscalers`,
+    );
+    return { scaler: body.items[0]!, events: body.events };
+  }
+
+  async promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+    const body = await getJson<{
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    }>(`${this.promUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+    return body.data.result;
+  }
+
+  /** Alert names active in Alertmanager (what the controller and the people are told about). */
+  async activeAlerts(): Promise<string[]> {
+    const alerts = await getJson<{ labels: { alertname: string } }[]>(
+      `${this.amUrl}/api/v2/alerts?active=true&silenced=false&inhibited=false`,
+    );
+    return alerts.map((a) => a.labels.alertname);
+  }
+
+  /** The incident document's fix, applied to the running service: the seat-map cache on every worker. */
+  async switchCache(enabled: boolean): Promise<void> {
+    const response = await fetch(`${this.adminUrl}/seat-map-cache`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled }),
+    });
+    if (!response.ok)
+      throw new Error(`PUT /seat-map-cache: HTTP ${response.status} ${await response.text()}`);
+  }
+
+  /** Stops everything (reverse order) and drops the database; resolves with the pids still alive. */
+  async stop(): Promise<number[]> {
+    this.people?.close();
+    const left = await this.processes.stopAll();
+    await this.database?.drop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+    return left;
+  }
+}
