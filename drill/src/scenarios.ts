@@ -30,8 +30,11 @@ export interface DrillSettings {
   log: (line: string) => void;
 }
 
-/** Short windows: a whole episode fits in a few minutes. */
-export const POLICY = { upCooldownSeconds: 12, stabilizationSeconds: 15, downCooldownSeconds: 8 };
+/**
+ * Short windows: a whole episode fits in a few minutes. The stabilization window outlasts the peak's hold after
+ * resolution (RECOVERED_FOR_SAMPLES + HOLD_AFTER_RESOLVED_SECONDS), so workers are given back after the peak.
+ */
+export const POLICY = { upCooldownSeconds: 12, stabilizationSeconds: 20, downCooldownSeconds: 8 };
 const BASE_VUS = 2;
 const BASE_SECONDS = 10;
 /** After recovery and resolution, the peak goes on this long: p90 stays down under the same load. */
