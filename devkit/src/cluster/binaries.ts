@@ -5,10 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawnProcess } from '../process.js';
+import { ROOT } from '../programs.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const ENVTEST_BINARIES = ['kube-apiserver', 'etcd', 'kubectl'] as const;
 export const NODE_BINARIES = [
   'kubelet',
@@ -28,7 +27,7 @@ export async function buildBinaries(script: string, binaries: readonly string[])
   const build = spawnProcess({
     name: script,
     command: 'bash',
-    args: [join(REPO_ROOT, 'scripts', script)],
+    args: [join(ROOT, 'scripts', script)],
     inheritEnv: true,
   });
   build.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));

@@ -2,18 +2,27 @@
  * `npm run cluster -- prepare|up|down|status|kubeconfig|values`: the local single-node cluster (docs/cluster.md).
  *   prepare     install the packages, build the binaries and images (what `up` does before it starts anything)
  *   up          start (or finish starting) the cluster; prints how long it took
- *   down        stop it and remove its containers, mounts, interfaces, rules and state (keeps the logs)
+ *   down        stop it and remove its containers, mounts, interfaces, rules and state (keeps logs and images)
  *   status      which daemons run (exit 1 unless all do)
  *   kubeconfig  the admin kubeconfig's path (export KUBECONFIG="$(npm run -s cluster -- kubeconfig)")
  *   values      the bundle values file for the local images (BUNDLE_VALUES=...; written by `up`)
  */
 import { existsSync } from 'node:fs';
+import { parseCommandLine, runMain, UsageError, type CommandLine } from '../cli.js';
 import { ClusterUpError, down, prepare, status, up } from './cluster.js';
 import { clusterLayout } from './layout.js';
 
-const USAGE = 'usage: npm run cluster -- prepare|up|down|status|kubeconfig|values';
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run cluster --',
+  usage: 'prepare|up|down|status|kubeconfig|values',
+  options: {},
+  allowPositionals: true,
+};
 
-async function main(command: string | undefined): Promise<number> {
+async function main(): Promise<number> {
+  const { positionals } = parseCommandLine(COMMAND, process.argv.slice(2));
+  const [command, ...rest] = positionals;
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   const layout = clusterLayout();
   switch (command) {
     case 'prepare':
@@ -22,7 +31,8 @@ async function main(command: string | undefined): Promise<number> {
         await (command === 'up' ? up(layout) : prepare());
         return 0;
       } catch (error) {
-        console.error(error instanceof ClusterUpError ? error.message : error);
+        if (!(error instanceof ClusterUpError)) throw error;
+        console.error(error.message);
         console.error(`logs: ${layout.logs}; stop what started with: npm run cluster -- down`);
         return 1;
       }
@@ -39,8 +49,9 @@ async function main(command: string | undefined): Promise<number> {
     }
     case 'status': {
       const { daemons, running } = status(layout);
-      for (const [daemon, pid] of Object.entries(daemons))
+      for (const [daemon, pid] of Object.entries(daemons)) {
         console.log(`${daemon.padEnd(24)} ${pid ? `running (pid ${pid})` : 'stopped'}`);
+      }
       console.log(`logs: ${layout.logs}`);
       return running ? 0 : 1;
     }
@@ -55,9 +66,8 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     }
     default:
-      console.error(USAGE);
-      return 2;
+      throw new UsageError(command ? `unknown command "${command}"` : 'a command is needed');
   }
 }
 
-process.exitCode = await main(process.argv[2]);
+runMain(COMMAND, main);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValuesOverride } from '../../../cdk8s/src/values.js';
 import { spawnProcess } from '../process.js';
-import { REPO_ROOT } from './binaries.js';
+import { ROOT } from '../programs.js';
 import { NETWORK, APISERVER_PORT, type ClusterLayout } from './layout.js';
 
 export const IMAGE_KEYS = [
@@ -41,7 +41,7 @@ export async function buildImages(binariesDir: string): Promise<LocalImages> {
   const stdout = await run(
     'cluster-images.sh',
     'bash',
-    [join(REPO_ROOT, 'scripts/cluster-images.sh'), binariesDir],
+    [join(ROOT, 'scripts/cluster-images.sh'), binariesDir],
     true,
   );
   const images: Partial<LocalImages> = {};

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, LABEL } from '../../../cdk8s/src/labels.js';
 import { status } from '../../src/cluster/cluster.js';
-import { REPO_ROOT, envtestBinaries } from '../../src/cluster/binaries.js';
+import { envtestBinaries } from '../../src/cluster/binaries.js';
+import { ROOT } from '../../src/programs.js';
 import { host, mountsUnder } from '../../src/cluster/host.js';
 import { kubectlFor, type Kubectl } from '../../src/cluster/kubectl.js';
 import { clusterLayout, NETWORK } from '../../src/cluster/layout.js';
@@ -27,7 +28,7 @@ async function run(
   command: string,
   args: string[],
   env: Record<string, string> = {},
-  cwd = REPO_ROOT,
+  cwd = ROOT,
 ) {
   const child = spawnProcess({ name, command, args, cwd, inheritEnv: true, env });
   child.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
@@ -41,7 +42,7 @@ const cluster = (...args: string[]) =>
 
 /** The ```sh blocks of docs/deploy.md under the headings that start with `prefix` ("## 3.", "## 4."). */
 function deploySteps(prefix: string): string[] {
-  const doc = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+  const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
   const section = doc.split(/^(?=## )/m).find((s) => s.startsWith(prefix));
   if (!section) throw new Error(`docs/deploy.md has no section "${prefix}"`);
   return [...section.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
