@@ -30,8 +30,8 @@ BUILD_CA=/etc/host-ca-certificates.crt
 
 log() { echo "cluster-images: $*" >&2; }
 has_image() { buildah inspect --type image "$1" >/dev/null 2>&1; }
-# crun refuses this machine's hybrid cgroup layout: RUN steps use runc.
-bud() { nice -n 10 buildah bud --layers --runtime runc --network host --quiet "$@" >&2; }
+# crun refuses this machine's hybrid cgroup layout: RUN steps use runc. Not --quiet: a failed step shows its output.
+bud() { nice -n 10 buildah bud --layers --runtime runc --network host "$@" >&2; }
 context() { mktemp -d "${TMPDIR:-/tmp}/cluster-images.XXXXXX"; }
 
 mkdir -p "$ARCHIVES"
