@@ -177,6 +177,8 @@ interface DaemonLaunch {
   args: string[];
   ready: () => Promise<boolean>;
   readyTimeoutMs?: number;
+  /** Starts tried, a second apart, while it exits before it is ready (default 1). */
+  attempts?: number;
 }
 
 function launches(layout: ClusterLayout, state: ClusterState): Record<Daemon, DaemonLaunch> {
@@ -264,6 +266,9 @@ function launches(layout: ClusterLayout, state: ClusterState): Record<Daemon, Da
       ready: async () =>
         (await fetch('http://127.0.0.1:10248/healthz', { signal: AbortSignal.timeout(2000) })).ok,
       readyTimeoutMs: 120_000,
+      // containerd answers before its CRI plugin is initialized; kubelet then exits ("server is not
+      // initialized yet") and is started again.
+      attempts: 10,
     },
     'kube-proxy': {
       command: join(state.nodeDir, 'kube-proxy'),
@@ -280,21 +285,27 @@ const logFile = (layout: ClusterLayout, daemon: string) => join(layout.logs, `${
 async function startDaemon(layout: ClusterLayout, daemon: Daemon, launch: DaemonLaunch): Promise<void> {
   if (daemonPid(pidFile(layout, daemon)) !== undefined) return;
   const started = Date.now();
-  try {
-    await startProcess({
-      name: daemon,
-      command: launch.command,
-      args: launch.args,
-      inheritEnv: true,
-      logFile: logFile(layout, daemon),
-      daemon: { pidFile: pidFile(layout, daemon) },
-      ready: () => launch.ready(),
-      readyTimeoutMs: launch.readyTimeoutMs ?? 60_000,
-    });
-  } catch (error) {
-    const reason =
-      error instanceof ProcessStartError ? error.message.split('\n')[0]! : (error as Error).message;
-    throw new ClusterUpError(daemon, reason, tail(fileTail(logFile(layout, daemon))));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startProcess({
+        name: daemon,
+        command: launch.command,
+        args: launch.args,
+        inheritEnv: true,
+        logFile: logFile(layout, daemon),
+        daemon: { pidFile: pidFile(layout, daemon) },
+        ready: () => launch.ready(),
+        readyTimeoutMs: launch.readyTimeoutMs ?? 60_000,
+      });
+      break;
+    } catch (error) {
+      const reason =
+        error instanceof ProcessStartError ? error.message.split('\n')[0]! : (error as Error).message;
+      if (attempt >= (launch.attempts ?? 1) || !reason.includes('exited before it was ready')) {
+        throw new ClusterUpError(daemon, reason, tail(fileTail(logFile(layout, daemon))));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
   say(`${daemon} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

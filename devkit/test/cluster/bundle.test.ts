@@ -73,6 +73,34 @@ const secretValue = async (secret: string, key: string) =>
     'base64',
   ).toString();
 
+/** Runs the service image once in the namespace `default` (its command, or `command`); its exit code and log. */
+async function runPod(name: string, command: string[] = []) {
+  const { image } = JSON.parse(readFileSync(layout.valuesFile, 'utf8')) as {
+    image: { repository: string; tag: string };
+  };
+  await kubectl([
+    'run',
+    name,
+    '-n',
+    'default',
+    '--restart=Never',
+    '--image-pull-policy=Never',
+    `--image=${image.repository}:${image.tag}`,
+    ...(command.length > 0 ? ['--command', '--', ...command] : []),
+  ]);
+  let pod: Pod | undefined;
+  await waitFor(
+    async () => {
+      pod = await json<Pod>(['get', 'pod', name, '-n', 'default']);
+      return pod.status.phase === 'Failed' || pod.status.phase === 'Succeeded';
+    },
+    60_000,
+    `the pod ${name} to end`,
+  );
+  const logs = (await kubectl(['logs', '-n', 'default', name])).stdout;
+  return { exitCode: pod!.status.containerStatuses?.[0]?.state.terminated?.exitCode, logs };
+}
+
 beforeAll(async () => {
   await cluster('up');
   const values = (await cluster('values')).trim().split('\n').pop()!;
@@ -259,31 +287,17 @@ describe('the bundle in the local cluster', () => {
   });
 
   test('the service image without DATABASE_URL stops with a configuration error, exit code 78', async () => {
-    const image = JSON.parse(readFileSync(layout.valuesFile, 'utf8')) as {
-      image: { repository: string; tag: string };
-    };
-    await kubectl([
-      'run',
-      'no-database',
-      '-n',
-      'default',
-      '--restart=Never',
-      '--image-pull-policy=Never',
-      `--image=${image.image.repository}:${image.image.tag}`,
-    ]);
-    let pod: Pod | undefined;
-    await waitFor(
-      async () => {
-        pod = await json<Pod>(['get', 'pod', 'no-database', '-n', 'default']);
-        return pod.status.phase === 'Failed' || pod.status.phase === 'Succeeded';
-      },
-      60_000,
-      'the pod to end',
-    );
-    expect(pod!.status.containerStatuses?.[0]?.state.terminated?.exitCode).toBe(78);
-    expect((await kubectl(['logs', '-n', 'default', 'no-database'])).stdout).toContain(
-      'invalid configuration: DATABASE_URL',
-    );
+    const { exitCode, logs } = await runPod('no-database');
+    expect(exitCode).toBe(78);
+    expect(logs).toContain('invalid configuration: DATABASE_URL');
+  });
+
+  test('CoreDNS answers the cluster zone and refuses every other name (nothing is forwarded)', async () => {
+    const script = `const { promises: dns } = await import('node:dns');
+      for (const name of ['kubernetes.default.svc.cluster.local', 'example.com'])
+        await dns.resolve4(name).then((a) => console.log(name, a.join()), (e) => console.log(name, e.code));`;
+    const output = await runPod('dns-check', ['node', '-e', script]);
+    expect(output.logs).toBe('kubernetes.default.svc.cluster.local 198.19.0.1\nexample.com EREFUSED\n');
   });
 
   test('down leaves no process and no mount behind', async () => {
