@@ -22,22 +22,28 @@ describe('configuration', () => {
     [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ])('%p is refused, naming %s', (env, variable) => {
-    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable}: `));
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
+      new RegExp(`^invalid configuration: ${variable}: `),
+    );
   });
 
-  test('defaults describe the embedded mode', () => {
-    const config = loadConfig({});
+  test('without DATABASE_URL it refuses to start unless the embedded PostgreSQL is asked for', () => {
+    expect(() => loadConfig({})).toThrow(/^invalid configuration: DATABASE_URL: required/);
+    const config = loadConfig({ EMBEDDED_POSTGRES: 'true' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SEED_DEMO_DATA).toBe(true);
     expect(config.HOST).toBe('127.0.0.1');
     expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c' }).SEED_DEMO_DATA).toBe(false);
   });
 
-  test('a bad variable stops start-up with a message naming it', async () => {
-    const service = spawnService({ PORT: 'eighty' });
+  test.each([
+    [{ PORT: 'eighty', DATABASE_URL: 'postgres://a@b/c' }, 'PORT'],
+    [{}, 'DATABASE_URL'],
+  ])('%p stops start-up with exit code 78 and a message naming %s', async (env, variable) => {
+    const service = spawnService(env);
     const { code } = await service.exited;
     expect(code).toBe(78);
-    expect(service.output()).toContain('invalid configuration: PORT');
+    expect(service.output()).toContain(`invalid configuration: ${variable}`);
   });
 });
 
