@@ -462,30 +462,54 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
   }
 }
 
-let skipAnnounced = false;
+/** Set to 1 to leave the cluster suites out on purpose; each one then says so. */
+export const EXCLUDE_FLAG = 'EXCLUDE_CLUSTER_TESTS';
+
+/**
+ * What a cluster suite does: run (binaries found or buildable), fail with the reason (none can be had), or
+ * stay out because EXCLUDE_CLUSTER_TESTS=1 asks for it. Never a silent skip, in CI or not.
+ */
+export function clusterSuitePlan(
+  availability: BinaryAvailability,
+  env: Record<string, string | undefined>,
+):
+  | { run: true }
+  | { run: false; excluded: true; notice: string }
+  | { run: false; excluded: false; error: string } {
+  if (env[EXCLUDE_FLAG] === '1') {
+    return {
+      run: false,
+      excluded: true,
+      notice: `EXCLUDED cluster tests (${EXCLUDE_FLAG}=1): they are left out on purpose and do not run`,
+    };
+  }
+  if (availability.available) return { run: true };
+  return {
+    run: false,
+    excluded: false,
+    error:
+      `the cluster tests cannot run: ${availability.reason}; to enable them, ${HOW_TO_ENABLE}, ` +
+      `or set ${EXCLUDE_FLAG}=1 to leave them out on purpose`,
+  };
+}
 
 /**
  * A describe block with one cluster for all its tests: started in beforeAll (building the binaries
  * first if needed), stopped in afterAll. `cluster()` returns it inside hooks and tests.
- * Without binaries and without Go the block is skipped with one line saying how to enable it,
- * except under CI=true, where it runs and fails loudly instead.
+ * Without binaries and without Go its tests fail with the reason; EXCLUDE_CLUSTER_TESTS=1 skips the block
+ * and prints that it did.
  */
 export function describeWithCluster(
   name: string,
   fn: (cluster: () => TestCluster) => void,
   options: StartTestClusterOptions = {},
 ): void {
-  const availability = clusterBinariesAvailability();
-  if (!availability.available && process.env.CI !== 'true') {
-    if (!skipAnnounced) {
-      skipAnnounced = true;
-      process.stderr.write(
-        `SKIPPED cluster tests (${availability.reason}): to enable them, ${HOW_TO_ENABLE}.\n`,
-      );
-    }
+  const plan = clusterSuitePlan(clusterBinariesAvailability(), process.env);
+  if (plan.run === false && plan.excluded) {
+    process.stderr.write(`${plan.notice}: "${name}"\n`);
     describe.skip(name, () =>
       fn(() => {
-        throw new Error('skipped');
+        throw new Error(plan.notice);
       }),
     );
     return;
@@ -493,6 +517,7 @@ export function describeWithCluster(
   describe(name, () => {
     let current: TestCluster | undefined;
     beforeAll(async () => {
+      if (plan.run === false) throw new Error(plan.error);
       current = await startTestCluster(options);
     }, CLUSTER_SETUP_TIMEOUT_MS);
     afterAll(async () => {
