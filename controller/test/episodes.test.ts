@@ -167,6 +167,20 @@ describe('applyNotification (one Alertmanager notification against the known epi
       expected: { lastFiringTime: at(0) },
     },
     {
+      name: 'a later resolution moves the start of the window forward',
+      state: { firingAlerts: [episode('a')], resolvedAlerts: [], lastFiringTime: at(-10) },
+      steps: [[0, resolved('a')]],
+      outcomes: ['resolved'],
+      expected: { lastFiringTime: at(0) },
+    },
+    {
+      name: 'a later endsAt moves the start of the window forward',
+      state: { firingAlerts: [], resolvedAlerts: [], lastFiringTime: at(-10) },
+      steps: [[0, resolved('a', START, at(-1))]],
+      outcomes: ['unknownResolved'],
+      expected: { lastFiringTime: at(-1) },
+    },
+    {
       name: 'lastFiringTime never moves backwards (an early endsAt after a later resolution)',
       state: { firingAlerts: [], resolvedAlerts: [], lastFiringTime: at(-2) },
       steps: [[0, resolved('a', START, at(-10))]],
