@@ -241,6 +241,15 @@ describe('the seat map when Redis dies', () => {
       }
       const metrics = await (await fetch(`${running.url}/metrics`)).text();
       expect(Number(/^booking_seatmap_degraded_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+      // The waiting room has no fallback: it says it is unavailable instead of admitting anyone.
+      const queue = await fetch(`${running.url}/v1/queue/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 1 }),
+      });
+      expect(queue.status).toBe(503);
+      expect(queue.headers.get('content-type')).toBe('application/problem+json');
+      expect(await queue.json()).toMatchObject({ type: '/problems/queue-unavailable' });
       const ready = await fetch(`${running.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: { redis: { ok: boolean } } }).checks.redis.ok).toBe(false);
