@@ -8,7 +8,11 @@ import {
   type MarkDone,
   type StoredResponse,
 } from '../src/payments/idempotency.js';
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
+import {
+  createTestDatabase,
+  sessionsWaitingOnLocks,
+  type TestDatabase,
+} from '../../test-support/databases.js';
 import { waitFor } from '../../devkit/src/wait.js';
 
 let database: TestDatabase;
@@ -167,13 +171,7 @@ describe('runIdempotent', () => {
       ),
     );
     await waitFor(
-      async () => {
-        const { rows } = await db.raw<{ rows: { waiting: string }[] }>(
-          `select count(*) as waiting from pg_stat_activity
-           where datname = current_database() and wait_event_type = 'Lock'`,
-        );
-        return Number(rows[0]!.waiting) === 2;
-      },
+      async () => (await sessionsWaitingOnLocks(db)) === 2,
       20_000,
       'both contenders to wait on the row lock',
     );

@@ -3,7 +3,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
+import {
+  createTestDatabase,
+  sessionsWaitingOnLocks,
+  sharedRedisUrl,
+  type TestDatabase,
+} from '../../test-support/databases.js';
 import { spawnService } from '../../test-support/process.js';
 import { PrivatePostgres } from '../../test-support/servers.js';
 import { freePort, waitFor } from '../../devkit/src/wait.js';
@@ -216,13 +221,7 @@ describe('draining and a full pool', () => {
       // The pool's only connection waits on the lock with the first request...
       const first = fetch(`${running.url}/v1/timeslots/1/seats`);
       await waitFor(
-        async () => {
-          const { rows } = await database.db.raw<{ rows: { waiting: string }[] }>(
-            `select count(*) as waiting from pg_stat_activity
-             where datname = current_database() and wait_event_type = 'Lock'`,
-          );
-          return Number(rows[0]!.waiting) === 1;
-        },
+        async () => (await sessionsWaitingOnLocks(database.db)) === 1,
         20_000,
         'the first request to hold the only connection',
       );
