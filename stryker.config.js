@@ -39,9 +39,17 @@ const tests = [
   'service/test/invalidation.test.ts',
 ];
 
+/**
+ * STRYKER_COMPONENT=controller (or service) keeps that component's modules and tests only: scripts/mutation.sh
+ * runs the two at once, each one mutant at a time (they share no server).
+ */
+const component = process.env.STRYKER_COMPONENT ?? '';
+const ofComponent = (path) => path.startsWith(component);
+const name = component || 'all';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: modules,
+  mutate: modules.filter(ofComponent),
   testRunner: 'jest',
   // The jest of `npm run test:jest`: native ESM through vm modules.
   testRunnerNodeArgs: ['--experimental-vm-modules'],
@@ -49,12 +57,12 @@ export default {
   // the tests that executed it in the dry run (perTest coverage).
   jest: {
     configFile: 'jest.config.js',
-    config: { testMatch: tests.map((file) => `<rootDir>/${file}`) },
+    config: { testMatch: tests.filter(ofComponent).map((file) => `<rootDir>/${file}`) },
     enableFindRelatedTests: true,
   },
   coverageAnalysis: 'perTest',
-  // The same tests share one Postgres and one Redis: two runs of one file at once would see each
-  // other's keys and invalidations, so mutants are tested one at a time.
+  // The same tests share one Postgres, one Redis and one API server: two runs of one file at once would see
+  // each other's keys, invalidations and leases, so a component's mutants are tested one at a time.
   concurrency: 1,
   // The tests talk to real servers: a busy machine must not turn a slow run into a "timeout" kill.
   timeoutFactor: 3,
@@ -62,8 +70,8 @@ export default {
   dryRunTimeoutMinutes: 20,
   ignorePatterns: ['.data', 'reports', 'dist', 'coverage'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
   thresholds: { high: 90, low: 85, break: null },
-  tempDirName: '.stryker-tmp',
+  tempDirName: `.stryker-tmp/${name}`,
 };

@@ -1,6 +1,6 @@
 // The score of each mutated module from Stryker's JSON report, and every mutant that was not detected, as
 // markdown (docs/testing.md quotes it). Exits 1 when a module scores below MIN_SCORE.
-//   npx tsx scripts/mutation-report.ts reports/mutation/mutation.json
+//   npx tsx scripts/mutation-report.ts reports/mutation/controller.json reports/mutation/service.json
 import { readFileSync } from 'node:fs';
 
 const MIN_SCORE = 85;
@@ -83,8 +83,12 @@ function render(report: Report): { markdown: string; failing: string[] } {
   return { markdown, failing };
 }
 
-const path = process.argv[2] ?? 'reports/mutation/mutation.json';
-const { markdown, failing } = render(JSON.parse(readFileSync(path, 'utf8')) as Report);
+const paths = process.argv.slice(2);
+if (paths.length === 0) throw new Error('usage: mutation-report.ts REPORT.json...');
+const merged: Report = { files: {} };
+for (const path of paths)
+  Object.assign(merged.files, (JSON.parse(readFileSync(path, 'utf8')) as Report).files);
+const { markdown, failing } = render(merged);
 process.stdout.write(markdown);
 if (failing.length > 0) {
   process.stderr.write(`mutation: below ${MIN_SCORE} %: ${failing.join(', ')}\n`);

@@ -306,6 +306,71 @@ async function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
+/** kubectl and ServiceAccount kubeconfigs for a cluster whose admin kubeconfig and CA are in `dir`. */
+function clusterHandle(cluster: Omit<TestCluster, 'kubectl' | 'kubeconfigForServiceAccount'>): TestCluster {
+  const { dir, binDir, kubeconfigPath, server } = cluster;
+  const kubectl = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> =>
+    new Promise((resolve, reject) => {
+      const fullArgs = [
+        `--kubeconfig=${opts.kubeconfig ?? kubeconfigPath}`,
+        `--cache-dir=${join(dir, 'kubectl-cache')}`,
+        ...args,
+      ];
+      const child = spawn(join(binDir, 'kubectl'), fullArgs, { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const result = { code: code ?? -1, stdout, stderr };
+        if (result.code === 0 || opts.allowFailure) resolve(result);
+        else reject(new Error(`kubectl ${args.join(' ')} exited ${code ?? signal}:\n${stderr}${stdout}`));
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+
+  let saCount = 0;
+  const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
+    // `kubectl create token` is a TokenRequest (serviceaccounts/token subresource).
+    const { stdout } = await kubectl(['create', 'token', name, '-n', namespace, '--duration=1h']);
+    const path = join(dir, `sa-${namespace}-${name}-${++saCount}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(server, join(dir, 'ca.crt'), { token: stdout.trim() }), {
+      mode: 0o600,
+    });
+    return path;
+  };
+
+  return { ...cluster, kubectl, kubeconfigForServiceAccount };
+}
+
+/** Set by scripts/mutation-cluster.ts: the suites use that running cluster instead of starting their own. */
+export const SHARED_CLUSTER_ENV = 'TEST_SHARED_CLUSTER';
+
+/**
+ * The running cluster named by TEST_SHARED_CLUSTER (JSON: dir, binDir, server), for many short jest runs
+ * in a row (mutation testing) that would otherwise each start one. Its stop() leaves it running.
+ */
+function sharedCluster(): TestCluster | undefined {
+  const shared = process.env[SHARED_CLUSTER_ENV];
+  if (!shared) return undefined;
+  const { dir, binDir, server } = JSON.parse(shared) as { dir: string; binDir: string; server: string };
+  return clusterHandle({
+    kubeconfigPath: join(dir, 'admin.kubeconfig'),
+    server,
+    dir,
+    binDir,
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    startupMs: 0,
+    stop: async () => undefined,
+  });
+}
+
 /** Starts etcd + kube-apiserver (RBAC) on free loopback ports and waits for /readyz. */
 export async function startTestCluster(options: StartTestClusterOptions = {}): Promise<TestCluster> {
   const binDir = await resolveClusterBinaries();
@@ -394,43 +459,6 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
       { mode: 0o600 },
     );
 
-    const kubectl = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> =>
-      new Promise((resolve, reject) => {
-        const fullArgs = [
-          `--kubeconfig=${opts.kubeconfig ?? kubeconfigPath}`,
-          `--cache-dir=${join(dir, 'kubectl-cache')}`,
-          ...args,
-        ];
-        const child = spawn(join(binDir, 'kubectl'), fullArgs, { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-        child.on('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-        child.on('close', (code, signal) => {
-          clearTimeout(timer);
-          const result = { code: code ?? -1, stdout, stderr };
-          if (result.code === 0 || opts.allowFailure) resolve(result);
-          else reject(new Error(`kubectl ${args.join(' ')} exited ${code ?? signal}:\n${stderr}${stdout}`));
-        });
-        child.stdin.end(opts.input ?? '');
-      });
-
-    let saCount = 0;
-    const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
-      // `kubectl create token` is a TokenRequest (serviceaccounts/token subresource).
-      const { stdout } = await kubectl(['create', 'token', name, '-n', namespace, '--duration=1h']);
-      const path = join(dir, `sa-${namespace}-${name}-${++saCount}.kubeconfig`);
-      writeFileSync(path, kubeconfigYaml(server, join(dir, 'ca.crt'), { token: stdout.trim() }), {
-        mode: 0o600,
-      });
-      return path;
-    };
-
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
@@ -444,17 +472,7 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
       return stopped;
     };
 
-    return {
-      kubeconfigPath,
-      server,
-      dir,
-      binDir,
-      caPem: tls.ca,
-      startupMs,
-      kubectl,
-      kubeconfigForServiceAccount,
-      stop,
-    };
+    return clusterHandle({ kubeconfigPath, server, dir, binDir, caPem: tls.ca, startupMs, stop });
   } catch (error) {
     killNow();
     live.delete(killNow);
@@ -517,6 +535,8 @@ export function describeWithCluster(
   describe(name, () => {
     let current: TestCluster | undefined;
     beforeAll(async () => {
+      current = sharedCluster();
+      if (current) return;
       if (plan.run === false) throw new Error(plan.error);
       current = await startTestCluster(options);
     }, CLUSTER_SETUP_TIMEOUT_MS);

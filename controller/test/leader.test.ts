@@ -36,7 +36,8 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
   let api: CustomObjectsApi;
   let leaseCount = 0;
   const electors: LeaderElector[] = [];
-  const NS = 'leader-test';
+  // Unique: a shared cluster (scripts/mutation-cluster.ts) sees this file run many times.
+  const NS = `leader-${Date.now().toString(36)}`;
 
   const apiFor = (kubeconfigPath: string) => {
     const kubeConfig = new KubeConfig();

@@ -18,6 +18,8 @@ import { describeWithCluster, type TestCluster } from '../../test-support/cluste
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NOW = new Date('2025-06-01T12:00:00.000Z');
+/** Namespaces are unique per run: a shared cluster (scripts/mutation-cluster.ts) sees this file many times. */
+const run = Date.now().toString(36);
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
 const firingEpisode = {
   fingerprint: 'f',
@@ -52,7 +54,7 @@ describeWithCluster('Reconciler against a real API server', (cluster) => {
     status?: Partial<AlertScalerStatus>;
     deployment?: boolean;
   }) {
-    const ns = `reconcile-${++namespaces}`;
+    const ns = `reconcile-${run}-${++namespaces}`;
     await c.kubectl(['create', 'namespace', ns]);
     if (options.deployment !== false) {
       await c.kubectl([
@@ -375,7 +377,7 @@ describeWithCluster('Reconciler against a real API server', (cluster) => {
 describeWithCluster('KubeScalerStore.updateStatus against a real API server', (cluster) => {
   let c: TestCluster;
   let store: KubeScalerStore;
-  const NS = 'status-writes';
+  const NS = `status-writes-${run}`;
 
   beforeAll(async () => {
     c = cluster();
