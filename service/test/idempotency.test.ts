@@ -63,6 +63,8 @@ describe('runIdempotent', () => {
     await expect(call({ body: { amount: 6 } })).rejects.toMatchObject({
       status: 422,
       slug: 'idempotency-key-reused',
+      title: 'Unprocessable Content',
+      detail: 'this Idempotency-Key was used for a different request',
     });
     expect(runs.count).toBe(1);
   });
@@ -83,8 +85,9 @@ describe('runIdempotent', () => {
   test('a client error is stored and replayed like a success', async () => {
     const { runs, call, row } = request();
     await expect(call({ fail: problem(409) })).rejects.toMatchObject({ status: 409 });
-    expect(await row()).toMatchObject({ state: 'DONE', response_status: 409 });
-    expect(await call()).toMatchObject({ status: 409, replayed: true, body: { type: '/problems/refused' } });
+    const body = { type: '/problems/refused', title: 'Refused', status: 409, detail: 'no' };
+    expect(await row()).toMatchObject({ state: 'DONE', response_status: 409, response_body: body });
+    expect(await call()).toEqual({ status: 409, replayed: true, body });
     expect(runs.count).toBe(1);
   });
 
@@ -134,7 +137,12 @@ describe('runIdempotent', () => {
         return { status: 201, body: {} };
       },
     );
-    await expect(retry).rejects.toMatchObject({ status: 409, slug: 'idempotency-request-in-progress' });
+    await expect(retry).rejects.toMatchObject({
+      status: 409,
+      slug: 'idempotency-request-in-progress',
+      title: 'Conflict',
+      detail: 'a request with this Idempotency-Key is still running: retry shortly',
+    });
     expect(runs.count).toBe(0);
     expect(await row()).toMatchObject({ state: 'IN_PROGRESS' });
   });
