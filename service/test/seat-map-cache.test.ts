@@ -6,7 +6,7 @@ import { findSeatMap } from '../src/catalog/queries.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import { PrivateRedis } from '../../test-support/servers.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import { startTestService } from '../../test-support/service.js';
 
 const logger = createLogger('silent');
@@ -25,7 +25,7 @@ afterAll(async () => database?.drop());
 function countingCache(
   redis: Redis,
   prefix = '',
-  options: { enabled?: boolean; beforeLoadReturns?: () => Promise<void> } = {},
+  options: { enabled?: boolean; memoryTtlMs?: number; beforeLoadReturns?: () => Promise<void> } = {},
 ) {
   const registry = new Registry();
   const counter = { queries: 0 };
@@ -41,10 +41,12 @@ function countingCache(
       return seatMap && Buffer.from(JSON.stringify({ ...seatMap, prefix }));
     },
     ttlSeconds: 60,
-    memoryTtlMs: 10 * 60_000,
+    memoryTtlMs: options.memoryTtlMs ?? 10 * 60_000,
     registry,
     logger,
   });
+  const degraded = async () =>
+    (await registry.getSingleMetric('booking_seatmap_degraded_total')!.get()).values[0]?.value ?? 0;
   const metric = async (layer: string, result: string) => {
     const values = (await registry.getSingleMetric('booking_seatmap_cache_requests_total')!.get()).values;
     return values.find((v) => v.labels.layer === layer && v.labels.result === result)?.value ?? 0;
@@ -53,7 +55,7 @@ function countingCache(
     cache.close();
     await bus.close();
   });
-  return { cache, counter, metric };
+  return { cache, counter, metric, degraded };
 }
 
 /** Closed after each test, passed or failed: a failed test leaves no subscriber behind. */
@@ -77,7 +79,10 @@ describe('seat-map cache against real Redis and Postgres', () => {
     const { cache, counter, metric } = countingCache(redis);
     const first = await cache.get(1);
     expect(counter.queries).toBe(1);
+    expect(await metric('memory', 'miss')).toBe(1);
     expect(await metric('redis', 'miss')).toBe(1);
+    expect(await metric('redis', 'hit')).toBe(0);
+    expect(await redis.ttl(seatMapKey(1))).toBeGreaterThan(50); // ttlSeconds: 60
     const stored = await redis.getBuffer(seatMapKey(1));
     expect(stored?.equals(first!.body)).toBe(true);
     const second = await cache.get(1);
@@ -164,6 +169,27 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(await cache.get(987654)).toBeNull();
   });
 
+  test('without a memory layer every read asks Redis, and no memory lookup is counted', async () => {
+    const { cache, counter, metric } = countingCache(redis, '', { memoryTtlMs: 0 });
+    await cache.get(3);
+    await cache.get(3);
+    expect(counter.queries).toBe(1);
+    expect([await metric('redis', 'miss'), await metric('redis', 'hit')]).toEqual([1, 1]);
+    expect([await metric('memory', 'miss'), await metric('memory', 'hit')]).toEqual([0, 0]);
+  });
+
+  test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
+    const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
+    opened.push(async () => dead.disconnect());
+    const { cache, counter, metric, degraded } = countingCache(dead);
+    const seatMap = await cache.get(2);
+    expect(JSON.parse(seatMap!.body.toString()).timeslotId).toBe(2);
+    expect([await degraded(), await metric('redis', 'error')]).toEqual([1, 1]);
+    await expect(cache.invalidate(2)).resolves.toBeUndefined();
+    await cache.get(2);
+    expect(counter.queries).toBe(2);
+  });
+
   test('an unknown timeslot is null and not cached', async () => {
     const { cache, counter } = countingCache(redis);
     expect(await cache.get(987654)).toBeNull();
@@ -241,6 +267,11 @@ describe('the seat map when Redis dies', () => {
       }
       const metrics = await (await fetch(`${running.url}/metrics`)).text();
       expect(Number(/^booking_seatmap_degraded_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+      expect(
+        Number(
+          /^booking_seatmap_cache_requests_total\{layer="redis",result="error"\} (\d+)/m.exec(metrics)?.[1],
+        ),
+      ).toBeGreaterThanOrEqual(5);
       // The waiting room has no fallback: it says it is unavailable instead of admitting anyone.
       const queue = await fetch(`${running.url}/v1/queue/tokens`, {
         method: 'POST',
