@@ -3,9 +3,11 @@
 import type { Knex } from 'knex';
 import {
   confirmHold,
+  findReservation,
   holdSeat,
   lockReservation,
   releaseHold,
+  seatExists,
   sweepLapsedHolds,
   toReservation,
 } from '../src/reservations/queries.js';
@@ -162,6 +164,18 @@ describe('reading a hold', () => {
       status,
       expiresAt: reservation.expires_at.toISOString(),
     });
+  });
+
+  test('findReservation reads a hold back (null for an unknown id); seatExists checks the timeslot too', async () => {
+    const seat = await freeSeat(2);
+    await inOneInstant(async (trx) => {
+      const held = (await holdSeat(trx, { seatId: seat.id, timeslotId: 2, userId: 8, ttlSeconds: 90 }))!;
+      expect(await findReservation(trx, held.reservation.id)).toEqual(held.reservation);
+      expect(await findReservation(trx, 987_654_321)).toBeNull();
+    });
+    expect(await seatExists(db, 2, seat.id)).toBe(true);
+    expect(await seatExists(db, 1, seat.id)).toBe(false);
+    expect(await seatExists(db, 2, 987_654_321)).toBe(false);
   });
 
   test('lockReservation returns the reservation with its seat price; null for an unknown id', async () => {
