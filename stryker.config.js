@@ -61,9 +61,10 @@ export default {
     enableFindRelatedTests: true,
   },
   coverageAnalysis: 'perTest',
-  // The same tests share one Postgres, one Redis and one API server: two runs of one file at once would see
-  // each other's keys, invalidations and leases, so a component's mutants are tested one at a time.
-  concurrency: 1,
+  // The service's tests share one Postgres and one Redis: two runs of one file at once would see each other's
+  // keys and invalidations, so its mutants are tested one at a time. The controller's use namespaces and
+  // leases of their own per run, so two at a time.
+  concurrency: component === 'controller' ? 2 : 1,
   // The tests talk to real servers: a busy machine must not turn a slow run into a "timeout" kill.
   timeoutFactor: 3,
   timeoutMS: 20_000,

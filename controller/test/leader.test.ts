@@ -6,6 +6,8 @@ import { describeWithCluster, type TestCluster } from '../../test-support/cluste
 import { waitFor } from '../../devkit/src/wait.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+/** Far above a few 100 ms retry periods and API round trips on a busy machine; short, so a broken election fails fast. */
+const SETTLES_MS = 8_000;
 
 describe('mayAcquire (may this candidate take the lease?)', () => {
   const other: LeaseRecord = { holderIdentity: 'b', leaseDurationSeconds: 10 };
@@ -37,7 +39,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
   let leaseCount = 0;
   const electors: LeaderElector[] = [];
   // Unique: a shared cluster (scripts/mutation-cluster.ts) sees this file run many times.
-  const NS = `leader-${Date.now().toString(36)}`;
+  const NS = `leader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
   const apiFor = (kubeconfigPath: string) => {
     const kubeConfig = new KubeConfig();
@@ -85,7 +87,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     const name = leaseName();
     const { candidate, events } = elector(name, 'pod-a');
     candidate.start();
-    await waitFor(async () => candidate.isLeader(), 20_000, 'pod-a to lead');
+    await waitFor(async () => candidate.isLeader(), SETTLES_MS, 'pod-a to lead');
     const created = await readLease(name);
     expect(created.spec).toMatchObject({
       holderIdentity: 'pod-a',
@@ -95,7 +97,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     expect(created.spec.acquireTime <= created.spec.renewTime).toBe(true);
     await waitFor(
       async () => (await readLease(name)).spec.renewTime > created.spec.renewTime,
-      20_000,
+      SETTLES_MS,
       'a renewal',
     );
     const renewed = await readLease(name);
@@ -107,7 +109,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     const name = leaseName();
     const a = elector(name, 'pod-a');
     a.candidate.start();
-    await waitFor(async () => a.candidate.isLeader(), 20_000, 'pod-a to lead');
+    await waitFor(async () => a.candidate.isLeader(), SETTLES_MS, 'pod-a to lead');
     const b = elector(name, 'pod-b');
     b.candidate.start();
     // Ten of b's retry periods: a candidate that ignored a live holder would have taken the Lease by then.
@@ -136,7 +138,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     });
     const { candidate, events } = elector(name, 'pod-b');
     candidate.start();
-    await waitFor(async () => candidate.isLeader(), 20_000, 'pod-b to take over');
+    await waitFor(async () => candidate.isLeader(), SETTLES_MS, 'pod-b to take over');
     const taken = await readLease(name);
     expect(taken.spec).toMatchObject({
       holderIdentity: 'pod-b',
@@ -151,14 +153,14 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     const name = leaseName();
     const a = elector(name, 'pod-a', { leaseSeconds: 3600 });
     a.candidate.start();
-    await waitFor(async () => a.candidate.isLeader(), 20_000, 'pod-a to lead');
+    await waitFor(async () => a.candidate.isLeader(), SETTLES_MS, 'pod-a to lead');
     const b = elector(name, 'pod-b', { leaseSeconds: 3600 });
     b.candidate.start();
     await a.candidate.stop();
     expect(a.candidate.isLeader()).toBe(false);
     expect(a.events).toEqual(['started', 'stopped']);
     // Without the release b would wait an hour.
-    await waitFor(async () => b.candidate.isLeader(), 20_000, 'pod-b to lead after the release');
+    await waitFor(async () => b.candidate.isLeader(), SETTLES_MS, 'pod-b to lead after the release');
     expect((await readLease(name)).spec).toMatchObject({ holderIdentity: 'pod-b', leaseTransitions: 0 });
   });
 
@@ -181,7 +183,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     await waitFor(async () => candidate.isLeader(), 20_000, 'pod-a to lead');
     // Every renewal is now refused (403): the lease stays pod-a's, but pod-a must stop acting as leader.
     await c.kubectl(['delete', 'rolebinding', 'elector', '-n', NS]);
-    await waitFor(async () => !candidate.isLeader(), 20_000, 'pod-a to step down');
+    await waitFor(async () => !candidate.isLeader(), SETTLES_MS, 'pod-a to step down');
     expect(events).toEqual(['started', 'stopped']);
     expect((await readLease(name)).spec.holderIdentity).toBe('pod-a');
   });
@@ -192,7 +194,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     const b = elector(name, 'pod-b');
     a.candidate.start();
     b.candidate.start();
-    await waitFor(async () => a.candidate.isLeader() || b.candidate.isLeader(), 20_000, 'a leader');
+    await waitFor(async () => a.candidate.isLeader() || b.candidate.isLeader(), SETTLES_MS, 'a leader');
     const holder = (await readLease(name)).spec.holderIdentity;
     expect([a.candidate.isLeader(), b.candidate.isLeader()]).toEqual([
       holder === 'pod-a',

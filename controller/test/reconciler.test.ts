@@ -19,7 +19,7 @@ const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 /** Namespaces are unique per run: a shared cluster (scripts/mutation-cluster.ts) sees this file many times. */
-const run = Date.now().toString(36);
+const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
 const firingEpisode = {
   fingerprint: 'f',
