@@ -40,11 +40,13 @@ const tests = [
 ];
 
 /**
- * STRYKER_COMPONENT=controller (or service) keeps that component's modules and tests only: scripts/mutation.sh
- * runs the two at once, each one mutant at a time (they share no server).
+ * STRYKER_COMPONENT=controller keeps the controller's modules and tests, STRYKER_COMPONENT=service all the
+ * others (the service's, and any added elsewhere, such as the drill's): scripts/mutation.sh runs the two at
+ * once (they share no server).
  */
 const component = process.env.STRYKER_COMPONENT ?? '';
-const ofComponent = (path) => path.startsWith(component);
+const ofComponent = (path) =>
+  component === '' || (component === 'controller') === path.startsWith('controller/');
 const name = component || 'all';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
