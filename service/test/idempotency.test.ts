@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { ProblemError } from '../src/http/problem.js';
 import {
+  purgeExpiredKeys,
   requestHash,
   runIdempotent,
   type MarkDone,
@@ -91,12 +92,15 @@ describe('runIdempotent', () => {
     expect(runs.count).toBe(1);
   });
 
-  test('a server error releases the key: the retry runs again', async () => {
+  test('a server error releases the key (that key only): the retry runs again', async () => {
+    const other = request();
+    await other.call();
     const { call, row } = request();
     await expect(call({ fail: new Error('database went away') })).rejects.toThrow('database went away');
     expect(await row()).toBeUndefined();
-    await expect(call({ fail: problem(503) })).rejects.toMatchObject({ status: 503 });
+    await expect(call({ fail: problem(500) })).rejects.toMatchObject({ status: 500 });
     expect(await row()).toBeUndefined();
+    expect(await other.row()).toMatchObject({ state: 'DONE' });
     expect(await call()).toEqual({ status: 201, body: { run: 3 }, replayed: false });
   });
 
@@ -197,5 +201,22 @@ describe('runIdempotent', () => {
       ).toMatch(/^(idempotency-request-in-progress|replayed)$/);
     }
     expect(((await row()) as { locked_at: Date }).locked_at.getTime()).toBeGreaterThan(staleLock.getTime());
+  });
+
+  test('purgeExpiredKeys deletes expired keys only, a batch at a time', async () => {
+    const expired = Array.from({ length: 3 }, () => request());
+    const live = request();
+    for (const key of [...expired, live]) await key.call();
+    await db('idempotency_keys')
+      .whereIn(
+        'key',
+        expired.map((e) => e.key),
+      )
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    expect(await purgeExpiredKeys(db, 2)).toBe(2);
+    expect(await purgeExpiredKeys(db, 2)).toBe(1);
+    expect(await purgeExpiredKeys(db, 2)).toBe(0);
+    for (const key of expired) expect(await key.row()).toBeUndefined();
+    expect(await live.row()).toMatchObject({ state: 'DONE' });
   });
 });
