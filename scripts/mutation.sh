@@ -15,7 +15,8 @@ else
   bash scripts/envtest.sh >/dev/null
   # One API server for every mutant's jest run (each would start its own otherwise).
   cluster_env=$(mktemp)
-  npx tsx scripts/mutation-cluster.ts "$cluster_env" &
+  # node itself (no npx wrapper), so the kill below reaches the process that stops the servers.
+  node --import tsx scripts/mutation-cluster.ts "$cluster_env" &
   cluster_pid=$!
   trap 'kill "$cluster_pid" 2>/dev/null; rm -f "$cluster_env"' EXIT
   while [ ! -s "$cluster_env" ]; do
