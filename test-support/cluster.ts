@@ -111,6 +111,45 @@ function installExitHook(): void {
   }
 }
 
+/** kubectl and ServiceAccount kubeconfigs for a cluster whose admin kubeconfig and CA are in `dir`. */
+function clusterHandle(cluster: Omit<TestCluster, 'kubectl' | 'kubeconfigForServiceAccount'>): TestCluster {
+  const { dir, binDir, kubeconfigPath, server } = cluster;
+  const kubectl = kubectlFor(binDir, kubeconfigPath, join(dir, 'kubectl-cache'));
+  let saCount = 0;
+  const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
+    // `kubectl create token` is a TokenRequest (serviceaccounts/token subresource).
+    const { stdout } = await kubectl(['create', 'token', name, '-n', namespace, '--duration=1h']);
+    const path = join(dir, `sa-${namespace}-${name}-${++saCount}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(server, join(dir, 'ca.crt'), { token: stdout.trim() }), {
+      mode: 0o600,
+    });
+    return path;
+  };
+  return { ...cluster, kubectl, kubeconfigForServiceAccount };
+}
+
+/** Set by scripts/mutation-cluster.ts: the suites use that running cluster instead of starting their own. */
+export const SHARED_CLUSTER_ENV = 'TEST_SHARED_CLUSTER';
+
+/**
+ * The running cluster named by TEST_SHARED_CLUSTER (JSON: dir, binDir, server), for many short jest runs
+ * in a row (mutation testing) that would otherwise each start one. Its stop() leaves it running.
+ */
+function sharedCluster(): TestCluster | undefined {
+  const shared = process.env[SHARED_CLUSTER_ENV];
+  if (!shared) return undefined;
+  const { dir, binDir, server } = JSON.parse(shared) as { dir: string; binDir: string; server: string };
+  return clusterHandle({
+    kubeconfigPath: join(dir, 'admin.kubeconfig'),
+    server,
+    dir,
+    binDir,
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    startupMs: 0,
+    stop: async () => undefined,
+  });
+}
+
 /** Starts etcd + kube-apiserver (RBAC) on free loopback ports and waits for /readyz. */
 export async function startTestCluster(options: StartTestClusterOptions = {}): Promise<TestCluster> {
   const binDir = await resolveClusterBinaries();
@@ -175,59 +214,63 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
     const ca = join(dir, 'ca.crt');
     const admin = { certificate: join(dir, 'admin.crt'), key: join(dir, 'admin.key') };
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca, admin), { mode: 0o600 });
-    const kubectl = kubectlFor(binDir, kubeconfigPath, join(dir, 'kubectl-cache'));
-
-    let saCount = 0;
-    const kubeconfigForServiceAccount = async (namespace: string, name: string): Promise<string> => {
-      // `kubectl create token` is a TokenRequest (serviceaccounts/token subresource).
-      const { stdout } = await kubectl(['create', 'token', name, '-n', namespace, '--duration=1h']);
-      const path = join(dir, `sa-${namespace}-${name}-${++saCount}.kubeconfig`);
-      writeFileSync(path, kubeconfigYaml(server, ca, { token: stdout.trim() }), { mode: 0o600 });
-      return path;
-    };
-
     let stopped: Promise<void> | undefined;
-    return {
-      kubeconfigPath,
-      server,
-      dir,
-      binDir,
-      caPem: tls.ca,
-      startupMs,
-      kubectl,
-      kubeconfigForServiceAccount,
-      stop: () => (stopped ??= removeAll()),
-    };
+    const stop = () => (stopped ??= removeAll());
+    return clusterHandle({ kubeconfigPath, server, dir, binDir, caPem: tls.ca, startupMs, stop });
   } catch (error) {
     await removeAll();
     throw error;
   }
 }
 
-let skipAnnounced = false;
+/** Set to 1 to leave the cluster suites out on purpose; each one then says so. */
+export const EXCLUDE_FLAG = 'EXCLUDE_CLUSTER_TESTS';
+
+/**
+ * What a cluster suite does: run (binaries found or buildable), fail with the reason (none can be had), or
+ * stay out because EXCLUDE_CLUSTER_TESTS=1 asks for it. Never a silent skip, in CI or not.
+ */
+export function clusterSuitePlan(
+  availability: BinaryAvailability,
+  env: Record<string, string | undefined>,
+):
+  | { run: true }
+  | { run: false; excluded: true; notice: string }
+  | { run: false; excluded: false; error: string } {
+  if (env[EXCLUDE_FLAG] === '1') {
+    return {
+      run: false,
+      excluded: true,
+      notice: `EXCLUDED cluster tests (${EXCLUDE_FLAG}=1): they are left out on purpose and do not run`,
+    };
+  }
+  if (availability.available) return { run: true };
+  return {
+    run: false,
+    excluded: false,
+    error:
+      `the cluster tests cannot run: ${availability.reason}; to enable them, ${HOW_TO_ENABLE}, ` +
+      `or set ${EXCLUDE_FLAG}=1 to leave them out on purpose`,
+  };
+}
 
 /**
  * A describe block with one cluster for all its tests: started in beforeAll (building the binaries
  * first if needed), stopped in afterAll. `cluster()` returns it inside hooks and tests.
- * Without binaries and without Go the block is skipped with one line saying how to enable it,
- * except under CI=true, where it runs and fails loudly instead.
+ * Without binaries and without Go its tests fail with the reason; EXCLUDE_CLUSTER_TESTS=1 skips the block
+ * and prints that it did.
  */
 export function describeWithCluster(
   name: string,
   fn: (cluster: () => TestCluster) => void,
   options: StartTestClusterOptions = {},
 ): void {
-  const availability = clusterBinariesAvailability();
-  if (!availability.available && process.env.CI !== 'true') {
-    if (!skipAnnounced) {
-      skipAnnounced = true;
-      process.stderr.write(
-        `SKIPPED cluster tests (${availability.reason}): to enable them, ${HOW_TO_ENABLE}.\n`,
-      );
-    }
+  const plan = clusterSuitePlan(clusterBinariesAvailability(), process.env);
+  if (plan.run === false && plan.excluded) {
+    process.stderr.write(`${plan.notice}: "${name}"\n`);
     describe.skip(name, () =>
       fn(() => {
-        throw new Error('skipped');
+        throw new Error(plan.notice);
       }),
     );
     return;
@@ -235,6 +278,9 @@ export function describeWithCluster(
   describe(name, () => {
     let current: TestCluster | undefined;
     beforeAll(async () => {
+      current = sharedCluster();
+      if (current) return;
+      if (plan.run === false) throw new Error(plan.error);
       current = await startTestCluster(options);
     }, CLUSTER_SETUP_TIMEOUT_MS);
     afterAll(async () => {
