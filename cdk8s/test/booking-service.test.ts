@@ -9,7 +9,7 @@ import type {
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { loadConfig } from '../../service/src/config.js';
+import { loadConfig } from '@concert-booking/service/config';
 import { BookingService, serviceEnvironment } from '../src/booking-service.js';
 import { defaultValues, valuesWith } from '../src/values.js';
 import { find, render } from './support.js';

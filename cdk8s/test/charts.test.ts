@@ -16,7 +16,7 @@ import { allObjects, bundleFiles, type Obj } from './support.js';
 import {
   API_VERSION as ALERTSCALER_API_VERSION,
   alertScalerSpecSchema,
-} from '../../controller/src/api/alertscaler.js';
+} from '@concert-booking/controller/api';
 
 const chartsDir = join(REPO_ROOT, 'charts');
 

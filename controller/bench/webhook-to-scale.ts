@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { startController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
-import { startTestCluster } from '../../test-support/cluster.js';
+import { startTestCluster } from '@concert-booking/devkit/cluster/envtest';
 import { payload, postAlerts } from '../test/support/payloads.js';
 
 const EPISODES = Number(process.env.BENCH_EPISODES ?? 200);

@@ -1,5 +1,5 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import type { Logger } from './logger.js';
+import type { Logger } from '@concert-booking/lib';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: the holder renews every

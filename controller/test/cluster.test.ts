@@ -17,8 +17,8 @@ import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
 import { ConflictError, type ScaleTarget } from '../src/targets/scale-target.js';
-import { describeWithCluster, type TestCluster } from '../../test-support/cluster.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { waitFor } from '@concert-booking/devkit/wait';
 import { payload, postAlerts } from './support/payloads.js';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));

@@ -37,6 +37,8 @@ export interface ProcessSpec {
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL; default 10 s. */
   stopTimeoutMs?: number;
+  /** What `stop` sends first; default SIGTERM (Postgres takes SIGINT for its fast shutdown). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ExitStatus {
@@ -52,7 +54,7 @@ export interface ManagedProcess {
   output(): string;
   running(): boolean;
   readonly exited: Promise<ExitStatus>;
-  /** SIGTERM, SIGKILL after the spec's deadline, then SIGKILL to any descendant still alive. */
+  /** SIGTERM (or the spec's stopSignal), SIGKILL after its deadline, then SIGKILL to any descendant left. */
   stop(): Promise<ExitStatus>;
 }
 
@@ -170,7 +172,7 @@ export function spawnProcess(spec: ProcessSpec): ManagedProcess {
       (stopping ??= (async () => {
         if (!managed.running()) return exited;
         const descendants = descendantsOf(pid);
-        signalQuietly(pid, 'SIGTERM');
+        signalQuietly(pid, spec.stopSignal ?? 'SIGTERM');
         const timer = setTimeout(() => {
           signalQuietly(-pid, 'SIGKILL');
           signalQuietly(pid, 'SIGKILL');
@@ -278,4 +280,14 @@ export class ProcessGroup {
     if (managed.pid > 0) this.pids.add(managed.pid);
     return managed;
   }
+}
+
+/** A command that runs to completion (initdb, a seed): resolves with its output, or throws with it. */
+export async function runProcess(spec: ProcessSpec, group?: ProcessGroup): Promise<string> {
+  const managed = group ? group.spawn(spec) : spawnProcess(spec);
+  const { code, signal } = await managed.exited;
+  if (code !== 0) {
+    throw new ProcessStartError(spec.name, `failed (code ${code}, signal ${signal})`, managed.output());
+  }
+  return managed.output();
 }

@@ -34,3 +34,34 @@ export function controllerProcess(env: Record<string, string | undefined>): Proc
     ready: { url: `http://127.0.0.1:${env.PORT}/readyz` },
   };
 }
+
+/** The seed command's volume (`npm run seed -- --concerts N --timeslots N --seats N`). */
+export interface CatalogVolume {
+  concerts: number;
+  timeslotsPerConcert: number;
+  seatsPerTimeslot: number;
+}
+
+/**
+ * service/src/db/generate-cli.ts (`npm run seed`): migrates `databaseUrl` and fills its catalog, by default
+ * with the command's own volume (1M seats); run it with runProcess.
+ */
+export function seedProcess(databaseUrl: string, volume?: CatalogVolume): ProcessSpec {
+  const flags = volume
+    ? [
+        '--concerts',
+        volume.concerts,
+        '--timeslots',
+        volume.timeslotsPerConcert,
+        '--seats',
+        volume.seatsPerTimeslot,
+      ]
+    : [];
+  return {
+    name: 'seed',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'service/src/db/generate-cli.ts', ...flags.map(String)],
+    cwd: ROOT,
+    env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+  };
+}

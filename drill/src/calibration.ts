@@ -3,7 +3,7 @@
  * a fast machine and recovery is possible on a slow one. One capped worker is driven at rising concurrency
  * (closed model) and its p90 is read from the service's own histogram, the signal the alert rule reads.
  */
-import { runLoad } from '../../load/src/run.js';
+import { runLoad } from '@concert-booking/load/run';
 import type { DrillStack } from './stack.js';
 
 /** Virtual users of the ramp; it stops once p90 is well over the threshold. */

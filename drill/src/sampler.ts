@@ -4,7 +4,7 @@
  * and the AlertScaler's status and Events from the controller. Scale writes are read from the status
  * (`lastScaleTime`), never from log lines.
  */
-import { ALERTS } from '../../lib/src/names.js';
+import { ALERTS } from '@concert-booking/lib';
 import type { RuleState, Sample, ScaleEvent, ScalerEvent } from './record.js';
 import type { DrillStack } from './stack.js';
 

@@ -3,7 +3,7 @@
 // monitoring/generated/booking.rules.yml, which the cdk8s app mounts and promtool tests; the local
 // incident drill calls `bookingRules()` with short durations and writes its own copy.
 //
-import { ALERTS } from '../../lib/src/names.js';
+import { ALERTS } from '@concert-booking/lib';
 
 // Metric contract (exposed by service/ and controller/):
 //   http_request_duration_seconds{method,route,status}            histogram, job="booking-service"

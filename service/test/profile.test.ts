@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
-import { waitFor } from '../../devkit/src/wait.js';
-import { startTestService, type TestService } from '../../test-support/service.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { waitFor } from '@concert-booking/devkit/wait';
+import { startTestService, type TestService } from './support/service.js';
 import { Diagnostics, DiagnosticsBusyError, type CpuProfile } from '../src/diagnostics/profiler.js';
 import { foldStacks } from '../tools/flamegraph.js';
 

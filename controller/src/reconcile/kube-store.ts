@@ -17,7 +17,7 @@ import {
   type AlertScalerResource,
   type AlertScalerStatus,
 } from '../api/alertscaler.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { FIELD_MANAGER } from '../targets/kube-scale.js';
 import { sameStatus, type ScalerStore } from './store.js';
 

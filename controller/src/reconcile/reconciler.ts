@@ -1,5 +1,5 @@
 import type { AlertScaler, AlertScalerSpec } from '../api/alertscaler.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { ControllerMetrics } from '../metrics.js';
 import { decide, type Decision } from '../policy.js';
 import { ConflictError, TargetError, type ScaleTarget } from '../targets/scale-target.js';

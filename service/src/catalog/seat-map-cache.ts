@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
 

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
+import { serviceLogger } from '../logger.js';
 import { createDatabase, type Knex } from './knex.js';
 
 /**
@@ -13,7 +14,7 @@ export function openScriptDatabase(
   acquireTimeoutMs?: number,
 ): { logger: Logger; db: Knex } {
   const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, { component });
+  const logger = serviceLogger(config.LOG_LEVEL, { component });
   if (!config.DATABASE_URL) {
     logger.fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
     process.exit(1);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
 import type { QueueStore } from './store.js';

@@ -12,15 +12,16 @@
  * and REDIS_URL. Writes reports/experiments/*.json (service logs: service.log) and the charts to docs/images/.
  * See docs/experiments.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, openSync } from 'node:fs';
-import net from 'node:net';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
-import knexFactory from 'knex';
-import { formatTable, writeReport, type RunReport } from './report.js';
-import { progressLine, runLoad } from './run.js';
-import { STRATEGIES } from './scenarios.js';
-import { firstFailingStage, loadLabel, peakThroughputStage, ratio, type StageStats } from './stats.js';
+import { ProcessGroup } from '@concert-booking/devkit/process';
+import { serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort } from '@concert-booking/devkit/wait';
+import pg from 'pg';
+import { formatTable, writeReport, type RunReport } from '../src/report.js';
+import { progressLine, runLoad } from '../src/run.js';
+import { STRATEGIES } from '../src/scenarios.js';
+import { firstFailingStage, loadLabel, peakThroughputStage, ratio, type StageStats } from '../src/stats.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisBase = process.env.REDIS_URL;
@@ -47,18 +48,10 @@ const loadAverage = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 mkdirSync('reports/experiments', { recursive: true });
-const serviceLog = openSync('reports/experiments/service.log', 'a');
+/** The services it starts stop with it, however it ends. */
+const processes = new ProcessGroup();
+processes.interruptible();
 
 async function flushRedis(): Promise<void> {
   const { Redis } = await import('ioredis');
@@ -67,44 +60,24 @@ async function flushRedis(): Promise<void> {
   redis.disconnect();
 }
 
-/** The service as `npm start` runs it, in its own process; resolves once /readyz answers 200. */
-async function startService(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+/** The service as `npm start` runs it, in its own process, ready. */
+async function startService(env: Record<string, string>): Promise<{ url: string; stop(): Promise<unknown> }> {
   await flushRedis();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
-    env: {
-      ...process.env,
+  const service = await processes.start({
+    ...serviceProcess({
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
       PORT: String(port),
       ADMIN_PORT: String(await freePort()),
-      LOG_LEVEL: 'warn',
       QUEUE_TOKEN_SECRET: 'experiments-secret-experiments-secret',
       EXPERIMENTS_ENABLED: 'true',
       ...env,
-    },
+    }),
     // The service's own logs (pool timeouts under the slow query are expected) go to a file, not the tables.
-    stdio: ['ignore', serviceLog, serviceLog],
+    logFile: 'reports/experiments/service.log',
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (i > 300) throw new Error('service not ready after 60 s');
-    await sleep(200);
-  }
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url: `http://127.0.0.1:${port}`, stop: () => service.stop() };
 }
 
 /**
@@ -200,17 +173,18 @@ function capacity(report: RunReport): string {
 
 /** Drops the (timeslot_id, number) constraint: the seat-map query becomes the incident's full scan. */
 async function withoutTimeslotIndex(): Promise<number> {
-  const db = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
   try {
-    await db.raw('alter table seats drop constraint if exists seats_timeslot_number_key');
-    await db.raw('analyze seats');
-    const { rows } = await db.raw<{ rows: { n: string; indexes: string }[] }>(
+    await db.query('alter table seats drop constraint if exists seats_timeslot_number_key');
+    await db.query('analyze seats');
+    const { rows } = await db.query<{ n: string; indexes: string }>(
       `select (select count(*) from seats) as n, (select string_agg(indexname, ', ') from pg_indexes where tablename = 'seats') as indexes`,
     );
     console.log(`seats: ${rows[0]!.n}, indexes on seats: ${rows[0]!.indexes}`);
     return Number(rows[0]!.n);
   } finally {
-    await db.destroy();
+    await db.end();
   }
 }
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const script = fileURLToPath(new URL('../scripts/services.sh', import.meta.url));
+const script = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
 
 export interface LocalServices {
   DATABASE_URL: string;

@@ -1,4 +1,4 @@
-import { describeWithCluster } from '../cluster.js';
+import { describeWithCluster } from '../../src/cluster/envtest.js';
 
 describeWithCluster('test cluster (etcd + kube-apiserver)', (cluster) => {
   it('is up and serves the pinned release', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const envtestScript = fileURLToPath(new URL('../scripts/envtest.sh', import.meta.url));
+const envtestScript = fileURLToPath(new URL('../../../scripts/envtest.sh', import.meta.url));
 const BINARIES = ['kube-apiserver', 'etcd', 'kubectl'] as const;
 /** The first build takes minutes on 2 cores; a suite's beforeAll waits this long for it. */
 export const CLUSTER_SETUP_TIMEOUT_MS = 40 * 60_000;

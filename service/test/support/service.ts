@@ -1,8 +1,8 @@
 import type http from 'node:http';
-import { loadConfig, type Config } from '../service/src/config.js';
-import { composeService, type Service } from '../service/src/compose.js';
-import { createLogger } from '../service/src/logger.js';
-import { boundPort, listen } from '../service/src/server.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { composeService, type Service } from '../../src/compose.js';
+import { serviceLogger } from '../../src/logger.js';
+import { boundPort, listen } from '../../src/server.js';
 
 export interface TestService {
   url: string;
@@ -22,7 +22,7 @@ export async function startTestService(env: Record<string, string | undefined>):
     QUEUE_TOKEN_SECRET: 'test-secret-test-secret-test-secret!',
     ...env,
   });
-  const service = await composeService(config, createLogger(config.LOG_LEVEL));
+  const service = await composeService(config, serviceLogger(config.LOG_LEVEL));
   const server: http.Server = await listen(service.app, '127.0.0.1', 0);
   return {
     url: `http://127.0.0.1:${boundPort(server)}`,
