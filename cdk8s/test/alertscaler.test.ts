@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { k8s } from 'cdk8s-plus-33';
 import { parseAllDocuments } from 'yaml';
-import { alertScalerSpecSchema, GROUP, PLURAL } from '@concert-booking/controller/api';
-import { alertRole } from '@concert-booking/controller/api';
+import { alertScalerSpecSchema, GROUP, PLURAL, alertRole } from '@concert-booking/controller/api';
 import { bookingRules } from '@concert-booking/monitoring/rules';
 import { buildBundle } from '../main.js';
 import { CONTROLLER_RULES, SCALING_ALERT } from '../src/alertscaler.js';

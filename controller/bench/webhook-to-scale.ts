@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { startController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
         WEBHOOK_TOKEN_FILE: tokenFile,
         LEASE_RETRY_PERIOD_MS: '200',
       }),
-      pino({ level: 'silent' }),
+      createLogger('silent', {}),
     );
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.kubeconfigPath);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { startController, type RunningController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
@@ -25,7 +25,7 @@ const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const NS = 'concert-booking';
 const SCALER = 'booking-service';
 const TOKEN = 'cluster-test-webhook-token-0123456789';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
 const STARTS = '2025-06-01T11:00:00Z';
 
 interface Scaler {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { applyResync } from '../src/alerts/episodes.js';
 import { webhookHandler } from '../src/alerts/webhook.js';
 import type { AlertScalerResource } from '../src/api/alertscaler.js';
@@ -48,7 +48,7 @@ beforeEach(async () => {
     token: TOKEN,
     bodyLimitBytes: 4096,
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: createLogger('silent', {}),
     clock: () => new Date('2025-06-01T12:00:00Z'),
     onTruncated: () => truncations++,
   });
