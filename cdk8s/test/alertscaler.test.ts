@@ -84,7 +84,7 @@ describe('charts/55-alertscaler', () => {
     const pod = deployment.spec.template.spec!;
     const container = pod.containers[0]!;
     expect(pod.serviceAccountName).toBe('alertscaler');
-    expect(container.command).toEqual(['node', 'dist/controller/src/main.js']);
+    expect(container.command).toEqual(['node', '--conditions=production', 'dist/controller/src/main.js']);
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(container.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,

@@ -119,8 +119,8 @@ describe('booking-service Deployment', () => {
     expect(pod.initContainers!.map((c) => c.name)).toEqual(['migrate']);
     expect(migrate.image).toBe(main.image);
     expect(main.image).toBe(`concert-booking:${values.image.tag}`);
-    expect(migrate.command).toEqual(['node', 'dist/service/src/db/migrate.js']);
-    expect(main.command).toEqual(['node', 'dist/service/src/main.js']);
+    expect(migrate.command).toEqual(['node', '--conditions=production', 'dist/service/src/db/migrate.js']);
+    expect(main.command).toEqual(['node', '--conditions=production', 'dist/service/src/main.js']);
     expect(migrate.envFrom).toEqual(main.envFrom);
     expect(migrate.env).toEqual(main.env);
     expect(migrate.volumeMounts).toEqual(main.volumeMounts);
