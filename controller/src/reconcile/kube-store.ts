@@ -56,6 +56,8 @@ export class KubeScalerStore implements ScalerStore {
     };
     this.informer.on('add', notify);
     this.informer.on('update', notify);
+    // A deleted AlertScaler is reconciled once more: not found, its gauges and state are forgotten.
+    this.informer.on('delete', notify);
     this.informer.on('error', (error: unknown) => {
       if (this.stopped) return;
       this.logger.warn({ err: error }, 'AlertScaler watch failed; restarting');
