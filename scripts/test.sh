@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): servers up (installed with apt if missing), the envtest
 # binaries built once per machine (or taken from KUBEBUILDER_ASSETS), then jest over every component.
-# Lint, format and type checks run as jest tests (test-support/test/static.test.ts).
+# Lint, format and type checks run as jest tests (test/static.test.ts). The pure tests (*.unit.test.ts) run here
+# too; `npm run test:unit` runs only them, with no server started or needed (jest.unit.config.js).
 #
 # Two jest runs: everything else two files at a time, then the incident drill alone: its capped workers need
 # the CPU they are promised (a quota is a ceiling, not a reservation), which other suites would take.
