@@ -7,7 +7,9 @@
  *   outlive it.
  * - Where util-linux's `setpriv` exists, a child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), so
  *   even a SIGKILLed command leaves no child running.
- * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal.
+ * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal, and
+ *   also when a process that started this one dies: `npx` and `npm exec` exit on SIGTERM without passing it
+ *   to the `tsx` they run, which would leave this command (and all it started) running.
  * Used by the tests, benches, tools, experiments and drills; never by runtime code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,19 +88,33 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The parent of `pid`, from /proc (undefined once it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parent, grandparent, ... of `pid`, up to (not including) init. */
+export function ancestorsOf(pid: number): number[] {
+  const found: number[] = [];
+  for (let parent = parentOf(pid); parent !== undefined && parent > 1; parent = parentOf(parent)) {
+    found.push(parent);
+  }
+  return found;
+}
+
 /** Descendants of `root` (not itself), from /proc. */
 export function descendantsOf(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const ppid = parentOf(Number(entry));
+    if (ppid === undefined) continue; // exited meanwhile
     children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
   }
   const found: number[] = [];
@@ -261,18 +277,31 @@ export class ProcessGroup {
    * work, drop what was created), stop everything and exit with 128 + the signal's number.
    */
   interruptible(onInterrupt?: (signal: NodeJS.Signals) => void | Promise<void>): () => void {
-    const handlers = Object.entries(INTERRUPTS).map(([signal, number]) => {
-      const handler = () => {
-        void (async () => {
-          await Promise.resolve(onInterrupt?.(signal as NodeJS.Signals)).catch(() => undefined);
-          await this.stopAll();
-          process.exit(128 + number);
-        })();
-      };
+    let interrupted = false;
+    const interrupt = (signal: keyof typeof INTERRUPTS) => {
+      if (interrupted) return;
+      interrupted = true;
+      void (async () => {
+        await Promise.resolve(onInterrupt?.(signal)).catch(() => undefined);
+        await this.stopAll();
+        process.exit(128 + INTERRUPTS[signal]);
+      })();
+    };
+    const removers = (Object.keys(INTERRUPTS) as (keyof typeof INTERRUPTS)[]).map((signal) => {
+      const handler = () => interrupt(signal);
       process.once(signal, handler);
       return () => process.removeListener(signal, handler);
     });
-    return () => handlers.forEach((remove) => remove());
+    // An ancestor gone is a hangup: whoever ran this command has stopped it.
+    const ancestors = ancestorsOf(process.pid);
+    const watch = setInterval(() => {
+      if (ancestors.some((pid) => !isAlive(pid))) interrupt('SIGHUP');
+    }, 500);
+    watch.unref();
+    return () => {
+      clearInterval(watch);
+      removers.forEach((remove) => remove());
+    };
   }
 
   private track(managed: ManagedProcess): ManagedProcess {

@@ -98,13 +98,10 @@ describe('a command using the harness', () => {
      console.log('child ' + child.pid);
      setInterval(() => {}, 1000);`,
   );
-  const runCommand = async () => {
-    const command = spawnProcess({
-      name: 'command',
-      command: process.execPath,
-      args: ['--import', 'tsx', script],
-      cwd: ROOT,
-    });
+  /** `through`: a wrapper that does not pass signals on, as npx is to the tsx it runs. */
+  const runCommand = async (through: string[] = []) => {
+    const [command_, ...args] = [...through, process.execPath, '--import', 'tsx', script];
+    const command = spawnProcess({ name: 'command', command: command_!, args, cwd: ROOT });
     await waitFor(async () => /child \d+/.test(command.output()), 30_000, 'the command to start its child');
     const childPid = Number(/child (\d+)/.exec(command.output())![1]);
     expect(isAlive(childPid)).toBe(true);
@@ -128,5 +125,12 @@ describe('a command using the harness', () => {
     process.kill(command.pid, 'SIGKILL');
     await command.exited;
     await waitFor(async () => !isAlive(childPid), 5_000, 'the orphan to get its parent-death signal');
+  });
+
+  it('stops its children when the process that ran it dies without passing the signal on', async () => {
+    // `sh -c 'node ...; true'` keeps sh as the parent; SIGKILL to sh reaches neither node nor its child.
+    const { command, childPid } = await runCommand(['sh', '-c', '"$0" "$@"; true']);
+    process.kill(command.pid, 'SIGKILL');
+    await waitFor(async () => !isAlive(childPid), 10_000, 'the child to be stopped');
   });
 });

@@ -18,7 +18,9 @@ import {
 import { createScratchDatabase, type ScratchDatabase } from '@concert-booking/devkit/databases';
 import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
 import {
+  alertmanagerProcess,
   controllerProcess,
+  prometheusProcess,
   seedProcess,
   serviceProcess,
   type CatalogVolume,
@@ -204,27 +206,20 @@ export class DrillStack {
         }),
       ),
     );
-    await this.processes.start({
-      name: 'alertmanager',
-      command: '/usr/bin/prometheus-alertmanager',
-      args: [
-        `--config.file=${monitoring.alertmanagerFile}`,
-        `--storage.path=${join(this.dir, 'alertmanager')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-      ],
-      ready: { url: `${this.amUrl}/-/ready` },
-    });
-    await this.processes.start({
-      name: 'prometheus',
-      command: '/usr/bin/prometheus',
-      args: [
-        `--config.file=${join(this.dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(this.dir, 'prometheus')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      ready: { url: `${this.promUrl}/-/ready` },
-    });
+    await this.processes.start(
+      alertmanagerProcess({
+        configFile: monitoring.alertmanagerFile,
+        dataDir: join(this.dir, 'alertmanager'),
+        port: amPort,
+      }),
+    );
+    await this.processes.start(
+      prometheusProcess({
+        configFile: join(this.dir, 'prometheus.yml'),
+        dataDir: join(this.dir, 'prometheus'),
+        port: promPort,
+      }),
+    );
 
     const p = o.policy;
     // The same spec builder as the bundle's AlertScaler, with the worker pool as target and short windows;
