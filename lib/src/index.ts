@@ -2,5 +2,6 @@
 export * from './bearer.js';
 export * from './env.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './names.js';
 export * from './node-http.js';

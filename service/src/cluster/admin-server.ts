@@ -8,6 +8,7 @@ import {
   sendProblem,
   type Logger,
 } from '@concert-booking/lib';
+import { SERVICE_METRICS } from '../metrics.js';
 import { ClusterMetrics } from './metrics.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -61,9 +62,7 @@ export function createAdminServer(
   const workerMetrics = new ClusterMetrics();
   const own = new Registry();
   new Gauge({
-    name: 'booking_workers',
-    help: 'Worker processes of the local cluster mode',
-    labelNames: ['state'] as const,
+    ...SERVICE_METRICS.workers,
     registers: [own],
     collect() {
       const { desired, running, listening } = pool.status();
