@@ -82,7 +82,7 @@ export class Sampler {
         ? 'pending'
         : 'inactive';
     const { status } = scaler.scaler;
-    const cache = metricValue(metrics, `${METRICS.seatMapCacheEnabled}`);
+    const cache = metricValue(metrics, METRICS.seatMapCacheEnabled);
     const sample: Sample = {
       t,
       phase: this.state.phase,
@@ -92,7 +92,7 @@ export class Sampler {
       p90Rule,
       alertActive: active.includes(ALERTS.highP90Latency),
       saturationActive: active.includes(ALERTS.dbPoolWaiting),
-      poolWaiting: metricValue(metrics, `${METRICS.dbPoolWaiting}`),
+      poolWaiting: metricValue(metrics, METRICS.dbPoolWaiting),
       cacheEnabled: cache === null ? null : cache === 1,
       desiredWorkers: workers.desired,
       runningWorkers: workers.running,
