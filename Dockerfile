@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image for the booking service, its migrations and the AlertScaler controller:
-#   service     node dist/service/src/main.js        (the default command)
-#   migrations  node dist/service/src/db/migrate.js
-#   controller  node dist/controller/src/main.js
+#   service     node --conditions=production dist/service/src/main.js        (the default command)
+#   migrations  node --conditions=production dist/service/src/db/migrate.js
+#   controller  node --conditions=production dist/controller/src/main.js
+# (--conditions=production: @concert-booking/lib resolves to its compiled lib/dist, not its .ts sources.)
+# It holds the service, the controller and lib with their production dependencies, nothing else.
 # Build: docker build -t <registry>/concert-booking:<tag> .   (see docs/deploy.md)
 
 # Pinned: Node 20 (package.json engines >=20.19), Debian slim (glibc, for native modules).
@@ -14,7 +16,11 @@ FROM ${NODE_IMAGE} AS build
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+COPY lib/package.json lib/
+COPY service/package.json service/
+COPY controller/package.json controller/
+RUN npm ci --workspace=lib --workspace=service --workspace=controller --include-workspace-root \
+  --no-audit --no-fund
 # .dockerignore lets in only the sources the build needs.
 COPY . .
 RUN npm run build
@@ -24,14 +30,24 @@ ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only. Optional ones are platform binaries the cluster never uses (the embedded
-# PostgreSQL of local runs, esbuild for tsx); without them their install scripts have nothing to do.
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+COPY lib/package.json lib/
+COPY service/package.json service/
+COPY controller/package.json controller/
+# Production dependencies of the three packages only. Optional ones are platform binaries the cluster never
+# uses (the embedded PostgreSQL of local runs); without them their install scripts have nothing to do.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --workspace=lib --workspace=service \
+  --workspace=controller --no-audit --no-fund \
   && npm cache clean --force
+# The build fails if a tool of the other packages got in (test/image-dependencies.unit.test.ts checks the same
+# from the lockfile, without a build).
+RUN found=$(npm ls --omit=dev --all --parseable \
+  | grep -E '/node_modules/(cdk8s|cdk8s-plus-33|constructs|tsx|vega|autocannon)$' || true) \
+  && if [ -n "$found" ]; then echo "not for the runtime image: $found" >&2; exit 1; fi
+COPY --from=build /app/lib/dist ./lib/dist
 COPY --from=build /app/dist ./dist
 # A fixed non-root uid/gid: the manifests run the pods as 10001:10001 (runAsNonRoot needs a numeric user).
 RUN groupadd --system --gid 10001 app \
   && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 USER 10001:10001
 EXPOSE 8080
-CMD ["node", "dist/service/src/main.js"]
+CMD ["node", "--conditions=production", "dist/service/src/main.js"]

@@ -20,6 +20,9 @@ const modules = [
   'service/src/wallet/queries.ts',
   'service/src/catalog/seat-map-cache.ts',
   'service/src/cache/single-flight.ts', // the invalidation coalescer
+  // drill: the scorecard the drill's verdict reads, and the calibration's choice of the peak
+  'drill/src/scorecard.ts',
+  'drill/src/calibration.ts:1-126', // choosePeak, p90At, routeBuckets, quantileBetween (not the ramp's I/O)
 ];
 
 /**
@@ -27,16 +30,17 @@ const modules = [
  * test. Each test in them stands alone (perTest coverage runs single tests).
  */
 const tests = [
-  'controller/test/policy.test.ts',
-  'controller/test/episodes.test.ts',
-  'controller/test/webhook.test.ts',
+  'controller/test/policy.unit.test.ts',
+  'controller/test/episodes.unit.test.ts',
+  'controller/test/webhook.unit.test.ts',
   'controller/test/leader.test.ts',
   'controller/test/reconciler.test.ts',
-  'service/test/booking-rules.test.ts',
+  'service/test/booking-rules.unit.test.ts',
   'service/test/idempotency.test.ts',
   'service/test/statements.test.ts',
   'service/test/seat-map-cache.test.ts',
   'service/test/invalidation.test.ts',
+  'drill/test/scorecard.unit.test.ts',
 ];
 
 /**

@@ -4,7 +4,7 @@ import { Alertmanager } from './src/alertmanager.js';
 import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
 import { Bundle } from './src/bundle.js';
-import { loadMonitoringFiles, type MonitoringFiles } from './src/monitoring-files.js';
+import { loadMonitoringFiles, MonitoringFilesError, type MonitoringFiles } from './src/monitoring-files.js';
 import { BundleNamespace } from './src/namespace.js';
 import { LoadTests, loadK6Scripts } from './src/load-tests.js';
 import { NetworkPolicies } from './src/network-policies.js';
@@ -48,9 +48,14 @@ function main(argv: string[]): void {
   const outIndex = argv.indexOf('--out');
   const outdir =
     outIndex >= 0 && argv[outIndex + 1] ? resolve(argv[outIndex + 1]!) : resolve(REPO_ROOT, 'charts');
-  const monitoring = loadMonitoringFiles(REPO_ROOT);
-  for (const file of monitoring.missing)
-    console.warn(`warning: ${file} not found: synthesized a placeholder`);
+  let monitoring: MonitoringFiles;
+  try {
+    monitoring = loadMonitoringFiles(REPO_ROOT);
+  } catch (error) {
+    if (!(error instanceof MonitoringFilesError)) throw error;
+    console.error(`synth: ${error.message}`);
+    process.exit(1);
+  }
   const files = buildBundle(loadValues(), monitoring).synth(outdir);
   for (const file of files) console.log(`${outdir}/${file}`);
 }

@@ -3,7 +3,7 @@
 // file given as argument once the cluster is ready, then keeps it up until SIGTERM or SIGINT.
 //   npx tsx scripts/mutation-cluster.ts /tmp/cluster.env
 import { writeFileSync } from 'node:fs';
-import { SHARED_CLUSTER_ENV, startTestCluster } from '../test-support/cluster.js';
+import { SHARED_CLUSTER_ENV, startTestCluster } from '@concert-booking/devkit/cluster/envtest';
 
 const envFile = process.argv[2];
 if (!envFile) throw new Error('usage: mutation-cluster.ts ENV_FILE');

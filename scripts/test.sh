@@ -2,7 +2,8 @@
 # The whole test suite (`npm test`): servers up (installed with apt if missing), the envtest
 # binaries built once per machine (or taken from KUBEBUILDER_ASSETS), the local cluster's packages,
 # binaries and images (`npm run cluster -- prepare`), then jest over every component.
-# Lint, format and type checks run as jest tests (test-support/test/static.test.ts).
+# Lint, format and type checks run as jest tests (test/static.test.ts). The pure tests (*.unit.test.ts) run here
+# too; `npm run test:unit` runs only them, with no server started or needed (jest.unit.config.js).
 #
 # Three jest runs: everything else two files at a time; then the local cluster suite alone (a real node
 # whose pods need the CPU); then the incident drill alone: its capped workers need the CPU they are

@@ -9,9 +9,9 @@ import {
   KIND,
   PLURAL,
   type AlertScalerSpecInput,
-} from '../../controller/src/api/alertscaler.js';
-import { bookingAlertScalerSpec } from '../../controller/src/api/booking-scaler.js';
-import { ALERTS } from '../../lib/src/names.js';
+} from '@concert-booking/controller/api';
+import { bookingAlertScalerSpec } from '@concert-booking/controller/api';
+import { ALERTS } from '@concert-booking/lib';
 import { serviceImage } from './booking-service.js';
 import {
   clusterIpService,

@@ -1,43 +1,42 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { silentRouting, type AlertmanagerConfig } from '@concert-booking/monitoring/alertmanager';
+import { parse } from 'yaml';
 import { MONITORING_FILES } from './names.js';
 
-/** Used while monitoring/generated/booking.rules.yml does not exist yet: no rules. */
-export const FALLBACK_RULES = 'groups: []\n';
-/** Used while monitoring/generated/alertmanager.yml does not exist yet: every alert goes nowhere. */
-export const FALLBACK_ALERTMANAGER_CONFIG = [
-  '# Placeholder: monitoring/generated/alertmanager.yml did not exist at synth time.',
-  'route:',
-  '  receiver: "null"',
-  'receivers:',
-  '  - name: "null"',
-  '',
-].join('\n');
+/** The bundle cannot be synthesized from these monitoring files; the message says what to do. */
+export class MonitoringFilesError extends Error {}
 
 export interface MonitoringFiles {
   /** Prometheus rule file (monitoring/generated/booking.rules.yml). */
   readonly rules: string;
   /** Alertmanager configuration (monitoring/generated/alertmanager.yml). */
   readonly alertmanagerConfig: string;
-  /** The files that were missing and replaced by a placeholder. */
-  readonly missing: string[];
 }
 
-/** Reads the files the monitoring code renders (no second copy is kept here); placeholders when absent. */
+/**
+ * Reads the files the monitoring code renders (no second copy is kept here). Refuses to go on without them, or
+ * with an Alertmanager configuration under which every alert reaches nobody: better no charts than charts whose
+ * alerts fall silent.
+ */
 export function loadMonitoringFiles(repoRoot: string): MonitoringFiles {
-  const missing: string[] = [];
-  const read = (path: string, fallback: string): string => {
+  const read = (path: string): string => {
     try {
       return readFileSync(join(repoRoot, path), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      missing.push(path);
-      return fallback;
+      throw new MonitoringFilesError(
+        `${path} is missing: run \`npm run monitoring:render\`, then synth again`,
+      );
     }
   };
-  return {
-    rules: read(MONITORING_FILES.rules, FALLBACK_RULES),
-    alertmanagerConfig: read(MONITORING_FILES.alertmanager, FALLBACK_ALERTMANAGER_CONFIG),
-    missing,
-  };
+  const alertmanagerConfig = read(MONITORING_FILES.alertmanager);
+  const silent = silentRouting(parse(alertmanagerConfig) as AlertmanagerConfig);
+  if (silent) {
+    throw new MonitoringFilesError(
+      `${MONITORING_FILES.alertmanager} routes every alert to receivers that notify nobody ` +
+        `(${silent.join(', ') || 'none'}): render it from monitoring/src (\`npm run monitoring:render\`)`,
+    );
+  }
+  return { rules: read(MONITORING_FILES.rules), alertmanagerConfig };
 }

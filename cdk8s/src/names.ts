@@ -41,11 +41,14 @@ export const SECRETS = {
   },
 } as const;
 
-/** The one image's commands (Dockerfile: WORKDIR /app). */
+/**
+ * The one image's commands (Dockerfile: WORKDIR /app). The production condition makes @concert-booking/lib
+ * resolve to its compiled files (lib/package.json exports).
+ */
 export const COMMANDS = {
-  service: ['node', 'dist/service/src/main.js'],
-  migrate: ['node', 'dist/service/src/db/migrate.js'],
-  controller: ['node', 'dist/controller/src/main.js'],
+  service: ['node', '--conditions=production', 'dist/service/src/main.js'],
+  migrate: ['node', '--conditions=production', 'dist/service/src/db/migrate.js'],
+  controller: ['node', '--conditions=production', 'dist/controller/src/main.js'],
 } as const;
 
 /** The non-root uid/gid of the service image (Dockerfile `USER 10001:10001`). */

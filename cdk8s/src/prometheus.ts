@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { stringify } from 'yaml';
-import { prometheusConfig } from '../../monitoring/src/prometheus.js';
+import { prometheusConfig } from '@concert-booking/monitoring/prometheus';
 import {
   checksum,
   clusterIpService,

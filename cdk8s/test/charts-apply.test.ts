@@ -18,7 +18,11 @@ import type {
   V1ServicePort,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { describeWithCluster, type KubectlResult, type TestCluster } from '../../test-support/cluster.js';
+import {
+  describeWithCluster,
+  type KubectlResult,
+  type TestCluster,
+} from '@concert-booking/devkit/cluster/envtest';
 import { REPO_ROOT } from '../main.js';
 import { loadMonitoringFiles } from '../src/monitoring-files.js';
 import { MONITORING_FILES, SECRETS } from '../src/names.js';

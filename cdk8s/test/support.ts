@@ -20,7 +20,6 @@ export interface Obj {
 export const MONITORING_FIXTURE: MonitoringFiles = {
   rules: 'groups:\n  - name: fixture\n    rules: []\n',
   alertmanagerConfig: 'route:\n  receiver: fixture\nreceivers:\n  - name: fixture\n',
-  missing: [],
 };
 
 /** The objects one construct synthesizes into a fresh chart (namespaced like the bundle's charts). */

@@ -1,20 +1,27 @@
 // Benchmark (not a test): time from the webhook's receipt to the /scale write accepted by a real
 // kube-apiserver, through the whole controller (webhook -> status write -> watch -> reconcile -> /scale),
 // running under the ServiceAccount and Role from charts/. Prints a table and writes the `## Controller`
-// section of docs/benchmarks.md.   npm run bench:controller   (BENCH_EPISODES=200 by default)
+// section of docs/benchmarks.md.   npm run bench:controller -- [--episodes 200]
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { startController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
-import { startTestCluster } from '../../test-support/cluster.js';
+import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
+import { startTestCluster } from '@concert-booking/devkit/cluster/envtest';
 import { payload, postAlerts } from '../test/support/payloads.js';
 
-const EPISODES = Number(process.env.BENCH_EPISODES ?? 200);
+const command = {
+  name: 'npm run bench:controller --',
+  usage: '[--episodes 200]',
+  options: { episodes: { type: 'string', default: '200' } },
+} as const;
+const { values } = parseCommandLine(command, process.argv.slice(2));
+const EPISODES = numberFlag('episodes', values.episodes, { integer: true });
 const NS = 'concert-booking';
 const SCALER = 'booking-service';
 const TOKEN = 'bench-webhook-token-0123456789abcdef';
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
         WEBHOOK_TOKEN_FILE: tokenFile,
         LEASE_RETRY_PERIOD_MS: '200',
       }),
-      pino({ level: 'silent' }),
+      createLogger('silent', {}),
     );
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.kubeconfigPath);
@@ -127,7 +134,7 @@ Command (a real etcd + kube-apiserver from \`scripts/envtest.sh\`, the CRD, Role
 \`charts/\`, the controller in-process under the \`alertscaler\` ServiceAccount):
 
 \`\`\`
-npm run bench:controller       # BENCH_EPISODES=${EPISODES}
+npm run bench:controller -- --episodes ${EPISODES}
 \`\`\`
 
 What it measures (controller/bench/webhook-to-scale.ts): ${EPISODES} alert episodes on the default

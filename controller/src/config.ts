@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, parseEnvironment, readSecretFile } from '../../service/src/config.js';
+import {
+  ConfigError,
+  integerVariable as int,
+  LOG_LEVELS,
+  parseEnvironment,
+  readSecretFile,
+} from '@concert-booking/lib';
 
 export { ConfigError };
 
@@ -10,13 +16,11 @@ export { ConfigError };
  * incident drill on one machine) reads AlertScalers from ALERTSCALERS_FILE and resizes the booking service's
  * worker pool through its admin port.
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
 const schema = z.object({
   MODE: z.enum(['kubernetes', 'local']).default('kubernetes'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** File with the bearer token Alertmanager sends (its webhook `credentials_file`). */
   WEBHOOK_TOKEN_FILE: z.string().min(1),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(1024 * 1024),

@@ -1,6 +1,6 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from '@concert-booking/lib';
 import { httpCode } from './kube-errors.js';
-import type { Logger } from './logger.js';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: the holder renews every

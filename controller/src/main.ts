@@ -1,6 +1,6 @@
 import { startController } from './compose.js';
 import { ConfigError, loadControllerConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '@concert-booking/lib';
 
 /** Composition root: config from the environment -> kube client, webhook server, leader election, reconcile loop. */
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, { component: 'alertscaler' });
   const controller = await startController(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -1,18 +1,19 @@
+import { METRICS } from '@concert-booking/lib';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The controller's metrics (names agreed with monitoring/src/rules.ts and the dashboard). */
+/** Every metric the controller exposes, declared here (the names the rules and the dashboard read come from lib). */
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly scalerLabels = ['alertscaler', 'namespace'] as const;
-  readonly desiredReplicas = this.gauge('alertscaler_desired_replicas', 'Replicas the policy wants');
+  readonly desiredReplicas = this.gauge(METRICS.scalerDesiredReplicas, 'Replicas the policy wants');
   readonly currentReplicas = this.gauge(
-    'alertscaler_current_replicas',
+    METRICS.scalerCurrentReplicas,
     'Replicas of the target, as last read',
   );
-  readonly maxReplicas = this.gauge('alertscaler_max_replicas', 'spec.maxReplicas');
-  readonly minReplicas = this.gauge('alertscaler_min_replicas', 'spec.minReplicas');
+  readonly maxReplicas = this.gauge(METRICS.scalerMaxReplicas, 'spec.maxReplicas');
+  readonly minReplicas = this.gauge(METRICS.scalerMinReplicas, 'spec.minReplicas');
   readonly scaleOperations = new Counter({
-    name: 'alertscaler_scale_operations_total',
+    name: METRICS.scaleOperations,
     help: 'Scale decisions by direction (up, down) and result (success, conflict, error, dry_run, refused, saturated)',
     labelNames: ['direction', 'result'] as const,
     registers: [this.registry],

@@ -6,19 +6,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { startController, type RunningController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
-import { describeWithCluster, type TestCluster } from '../../test-support/cluster.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { waitFor } from '@concert-booking/devkit/wait';
 import { payload, postAlerts } from './support/payloads.js';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const NS = 'concert-booking';
 const SCALER = 'booking-service';
 const TOKEN = 'cluster-test-webhook-token-0123456789';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
 const STARTS = '2025-06-01T11:00:00Z';
 
 interface Scaler {

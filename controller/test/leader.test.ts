@@ -1,11 +1,11 @@
 // Leader election on a real API server's Lease (test-support/cluster.ts), plus its pure rule.
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { LeaderElector, mayAcquire, microTime, type LeaseRecord } from '../src/leader.js';
-import { describeWithCluster, type TestCluster } from '../../test-support/cluster.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { waitFor } from '@concert-booking/devkit/wait';
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
 /** Far above a few 100 ms retry periods and API round trips on a busy machine; short, so a broken election fails fast. */
 const SETTLES_MS = 8_000;
 

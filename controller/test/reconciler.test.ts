@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { ControllerMetrics } from '../src/metrics.js';
 import { KubeEventRecorder } from '../src/reconcile/events.js';
@@ -13,10 +13,10 @@ import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
 import { ConflictError, TargetError, type ScaleTarget } from '../src/targets/scale-target.js';
-import { describeWithCluster, type TestCluster } from '../../test-support/cluster.js';
+import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 /** Namespaces are unique per run: a shared cluster (scripts/mutation-cluster.ts) sees this file many times. */
 const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;

@@ -7,7 +7,9 @@
  *   outlive it.
  * - Where util-linux's `setpriv` exists, a child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), so
  *   even a SIGKILLed command leaves no child running.
- * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal.
+ * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal, and
+ *   also when a process that started this one dies: `npx` and `npm exec` exit on SIGTERM without passing it
+ *   to the `tsx` they run, which would leave this command (and all it started) running.
  * - Daemons (`daemon: { pidFile }`) outlive the command that started them (the local cluster's servers): no
  *   parent-death signal, output to the log file only, a pid file; `stopDaemon` stops one from that pid file
  *   with the same SIGTERM-then-SIGKILL steps.
@@ -56,6 +58,8 @@ export interface ProcessSpec {
   daemon?: { pidFile: string };
   /** Written to the child's stdin, which is then closed (default: no stdin). */
   stdin?: string;
+  /** What `stop` sends first; default SIGTERM (Postgres takes SIGINT for its fast shutdown). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ExitStatus {
@@ -71,7 +75,7 @@ export interface ManagedProcess {
   output(): string;
   running(): boolean;
   readonly exited: Promise<ExitStatus>;
-  /** SIGTERM, SIGKILL after the spec's deadline, then SIGKILL to any descendant still alive. */
+  /** SIGTERM (or the spec's stopSignal), SIGKILL after its deadline, then SIGKILL to any descendant left. */
   stop(): Promise<ExitStatus>;
 }
 
@@ -103,19 +107,33 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The parent of `pid`, from /proc (undefined once it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parent, grandparent, ... of `pid`, up to (not including) init. */
+export function ancestorsOf(pid: number): number[] {
+  const found: number[] = [];
+  for (let parent = parentOf(pid); parent !== undefined && parent > 1; parent = parentOf(parent)) {
+    found.push(parent);
+  }
+  return found;
+}
+
 /** Descendants of `root` (not itself), from /proc. */
 export function descendantsOf(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const ppid = parentOf(Number(entry));
+    if (ppid === undefined) continue; // exited meanwhile
     children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
   }
   const found: number[] = [];
@@ -219,7 +237,7 @@ export function spawnProcess(spec: ProcessSpec): ManagedProcess {
       (stopping ??= (async () => {
         if (!managed.running()) return exited;
         const descendants = descendantsOf(pid);
-        signalQuietly(pid, 'SIGTERM');
+        signalQuietly(pid, spec.stopSignal ?? 'SIGTERM');
         const timer = setTimeout(() => {
           signalQuietly(-pid, 'SIGKILL');
           signalQuietly(pid, 'SIGKILL');
@@ -335,18 +353,31 @@ export class ProcessGroup {
    * work, drop what was created), stop everything and exit with 128 + the signal's number.
    */
   interruptible(onInterrupt?: (signal: NodeJS.Signals) => void | Promise<void>): () => void {
-    const handlers = Object.entries(INTERRUPTS).map(([signal, number]) => {
-      const handler = () => {
-        void (async () => {
-          await Promise.resolve(onInterrupt?.(signal as NodeJS.Signals)).catch(() => undefined);
-          await this.stopAll();
-          process.exit(128 + number);
-        })();
-      };
+    let interrupted = false;
+    const interrupt = (signal: keyof typeof INTERRUPTS) => {
+      if (interrupted) return;
+      interrupted = true;
+      void (async () => {
+        await Promise.resolve(onInterrupt?.(signal)).catch(() => undefined);
+        await this.stopAll();
+        process.exit(128 + INTERRUPTS[signal]);
+      })();
+    };
+    const removers = (Object.keys(INTERRUPTS) as (keyof typeof INTERRUPTS)[]).map((signal) => {
+      const handler = () => interrupt(signal);
       process.once(signal, handler);
       return () => process.removeListener(signal, handler);
     });
-    return () => handlers.forEach((remove) => remove());
+    // An ancestor gone is a hangup: whoever ran this command has stopped it.
+    const ancestors = ancestorsOf(process.pid);
+    const watch = setInterval(() => {
+      if (ancestors.some((pid) => !isAlive(pid))) interrupt('SIGHUP');
+    }, 500);
+    watch.unref();
+    return () => {
+      clearInterval(watch);
+      removers.forEach((remove) => remove());
+    };
   }
 
   private track(managed: ManagedProcess): ManagedProcess {
@@ -354,4 +385,14 @@ export class ProcessGroup {
     if (managed.pid > 0) this.pids.add(managed.pid);
     return managed;
   }
+}
+
+/** A command that runs to completion (initdb, a seed): resolves with its output, or throws with it. */
+export async function runProcess(spec: ProcessSpec, group?: ProcessGroup): Promise<string> {
+  const managed = group ? group.spawn(spec) : spawnProcess(spec);
+  const { code, signal } = await managed.exited;
+  if (code !== 0) {
+    throw new ProcessStartError(spec.name, `failed (code ${code}, signal ${signal})`, managed.output());
+  }
+  return managed.output();
 }

@@ -1,7 +1,9 @@
 /**
- * How to start the project's own programs through the harness (`ProcessGroup.start(serviceProcess(...))`): the
+ * How to start the project's own programs and the servers around them through the harness (`ProcessGroup.start(serviceProcess(...))`): the
  * same command `npm start` runs, an environment of the caller's, and the readiness check each program serves.
  */
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessSpec } from './process.js';
 
@@ -32,5 +34,72 @@ export function controllerProcess(env: Record<string, string | undefined>): Proc
     cwd: ROOT,
     env: { LOG_LEVEL: 'warn', ...env },
     ready: { url: `http://127.0.0.1:${env.PORT}/readyz` },
+  };
+}
+
+/** The seed command's volume (`npm run seed -- --concerts N --timeslots N --seats N`). */
+export interface CatalogVolume {
+  concerts: number;
+  timeslotsPerConcert: number;
+  seatsPerTimeslot: number;
+}
+
+/**
+ * service/src/db/generate-cli.ts (`npm run seed`): migrates `databaseUrl` and fills its catalog, by default
+ * with the command's own volume (1M seats); run it with runProcess.
+ */
+export function seedProcess(databaseUrl: string, volume?: CatalogVolume): ProcessSpec {
+  const flags = volume
+    ? [
+        '--concerts',
+        volume.concerts,
+        '--timeslots',
+        volume.timeslotsPerConcert,
+        '--seats',
+        volume.seatsPerTimeslot,
+      ]
+    : [];
+  return {
+    name: 'seed',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'service/src/db/generate-cli.ts', ...flags.map(String)],
+    cwd: ROOT,
+    env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+  };
+}
+
+/** The first of `names` on PATH (Debian names the Alertmanager daemon prometheus-alertmanager). */
+function installed(...names: string[]): string {
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const name of names) for (const dir of dirs) if (existsSync(join(dir, name))) return join(dir, name);
+  throw new Error(`none of ${names.join(', ')} is installed (scripts/services.sh up installs them)`);
+}
+
+/** Alertmanager on 127.0.0.1:`port`, one instance without gossip; ready when /-/ready answers. */
+export function alertmanagerProcess(o: { configFile: string; dataDir: string; port: number }): ProcessSpec {
+  return {
+    name: 'alertmanager',
+    command: installed('prometheus-alertmanager', 'alertmanager'),
+    args: [
+      `--config.file=${o.configFile}`,
+      `--storage.path=${o.dataDir}`,
+      `--web.listen-address=127.0.0.1:${o.port}`,
+      '--cluster.listen-address=',
+    ],
+    ready: { url: `http://127.0.0.1:${o.port}/-/ready` },
+  };
+}
+
+/** Prometheus on 127.0.0.1:`port`; ready when /-/ready answers. */
+export function prometheusProcess(o: { configFile: string; dataDir: string; port: number }): ProcessSpec {
+  return {
+    name: 'prometheus',
+    command: installed('prometheus'),
+    args: [
+      `--config.file=${o.configFile}`,
+      `--storage.tsdb.path=${o.dataDir}`,
+      `--web.listen-address=127.0.0.1:${o.port}`,
+    ],
+    ready: { url: `http://127.0.0.1:${o.port}/-/ready` },
   };
 }

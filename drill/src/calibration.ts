@@ -3,7 +3,8 @@
  * a fast machine and recovery is possible on a slow one. One capped worker is driven at rising concurrency
  * (closed model) and its p90 is read from the service's own histogram, the signal the alert rule reads.
  */
-import { runLoad } from '../../load/src/run.js';
+import { METRICS } from '@concert-booking/lib';
+import { runLoad } from '@concert-booking/load/run';
 import type { DrillStack } from './stack.js';
 
 /** Virtual users of the ramp; it stops once p90 is well over the threshold. */
@@ -91,7 +92,7 @@ export type Buckets = Map<number, number>;
 export function routeBuckets(metricsText: string, route: string): Buckets {
   const buckets: Buckets = new Map();
   for (const line of metricsText.split('\n')) {
-    if (!line.startsWith('http_request_duration_seconds_bucket{') || !line.includes(`route="${route}"`))
+    if (!line.startsWith(`${METRICS.httpRequestDuration}_bucket{`) || !line.includes(`route="${route}"`))
       continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     if (le === undefined) continue;

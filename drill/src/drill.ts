@@ -9,9 +9,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { numberFlag, parseCommandLine, runMain, UsageError, type CommandLine } from '../../devkit/src/cli.js';
-import { renderSvg } from '../../load/src/report.js';
-import { localServices } from '../../test-support/local-services.js';
+import {
+  numberFlag,
+  parseCommandLine,
+  runMain,
+  UsageError,
+  type CommandLine,
+} from '@concert-booking/devkit/cli';
+import { renderSvg } from '@concert-booking/load/report';
+import { localServices } from '@concert-booking/devkit/local-services';
 import { choosePeak, formatStep, measureRamp } from './calibration.js';
 import { drillChartSpec } from './chart.js';
 import type { Calibration, DrillRecord, ScenarioName, ScenarioRecord, Scorecard } from './record.js';

@@ -4,7 +4,7 @@
  * and the AlertScaler's status and Events from the controller. Scale writes are read from the status
  * (`lastScaleTime`), never from log lines.
  */
-import { ALERTS } from '../../lib/src/names.js';
+import { ALERTS, METRICS } from '@concert-booking/lib';
 import type { RuleState, Sample, ScaleEvent, ScalerEvent } from './record.js';
 import type { DrillStack } from './stack.js';
 
@@ -62,7 +62,7 @@ export class Sampler {
     const t = this.seconds(Date.now());
     const [p90, rate, rules, active, workers, metrics, scaler] = await Promise.all([
       stack.promQuery(
-        'max(namespace_quantile:http_request_duration_seconds:histogram_quantile{quantile="0.9"})',
+        `max(namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile{quantile="0.9"})`,
       ),
       stack.promQuery('sum(namespace:http_requests:rate10s)'),
       stack.promQuery(`ALERTS{alertname="${ALERTS.highP90Latency}"}`),
@@ -82,7 +82,7 @@ export class Sampler {
         ? 'pending'
         : 'inactive';
     const { status } = scaler.scaler;
-    const cache = metricValue(metrics, 'booking_seatmap_cache_enabled');
+    const cache = metricValue(metrics, METRICS.seatMapCacheEnabled);
     const sample: Sample = {
       t,
       phase: this.state.phase,
@@ -92,7 +92,7 @@ export class Sampler {
       p90Rule,
       alertActive: active.includes(ALERTS.highP90Latency),
       saturationActive: active.includes(ALERTS.dbPoolWaiting),
-      poolWaiting: metricValue(metrics, 'booking_db_pool_waiting'),
+      poolWaiting: metricValue(metrics, METRICS.dbPoolWaiting),
       cacheEnabled: cache === null ? null : cache === 1,
       desiredWorkers: workers.desired,
       runningWorkers: workers.running,

@@ -12,8 +12,8 @@
  *   AlertScaler holds (more workers would only add concurrent scans). The drill then switches the seat-map
  *   cache on without a restart, p90 recovers and the alert resolves.
  */
-import { runLoad } from '../../load/src/run.js';
-import type { CatalogVolume } from '../../service/src/db/generate.js';
+import { runLoad } from '@concert-booking/load/run';
+import type { CatalogVolume } from '@concert-booking/devkit/programs';
 import type { Phase, Sample, ScenarioName, ScenarioRecord } from './record.js';
 import { Sampler, type SamplerState } from './sampler.js';
 import { PEAK, RECOVERED_FOR_SAMPLES } from './scorecard.js';

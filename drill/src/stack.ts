@@ -9,16 +9,26 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { alertScalerSpecSchema, API_VERSION, KIND } from '../../controller/src/api/alertscaler.js';
-import { bookingAlertScalerSpec } from '../../controller/src/api/booking-scaler.js';
-import { ProcessGroup } from '../../devkit/src/process.js';
-import { controllerProcess, serviceProcess } from '../../devkit/src/programs.js';
-import { freePort } from '../../devkit/src/wait.js';
-import { prometheusConfig } from '../../monitoring/src/prometheus.js';
-import { writeMonitoringFiles } from '../../monitoring/src/render.js';
-import { seconds } from '../../monitoring/src/rules.js';
-import type { CatalogVolume } from '../../service/src/db/generate.js';
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
+import {
+  alertScalerSpecSchema,
+  API_VERSION,
+  bookingAlertScalerSpec,
+  KIND,
+} from '@concert-booking/controller/api';
+import { createScratchDatabase, type ScratchDatabase } from '@concert-booking/devkit/databases';
+import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
+import {
+  alertmanagerProcess,
+  controllerProcess,
+  prometheusProcess,
+  seedProcess,
+  serviceProcess,
+  type CatalogVolume,
+} from '@concert-booking/devkit/programs';
+import { freePort } from '@concert-booking/devkit/wait';
+import { prometheusConfig } from '@concert-booking/monitoring/prometheus';
+import { writeMonitoringFiles } from '@concert-booking/monitoring/render';
+import { seconds } from '@concert-booking/monitoring/rules';
 
 export const NAMESPACE = 'drill';
 
@@ -116,7 +126,7 @@ export class DrillStack {
   promUrl = '';
   amUrl = '';
   controllerUrl = '';
-  private database: TestDatabase | undefined;
+  private database: ScratchDatabase | undefined;
   private people: Server | undefined;
 
   constructor(readonly options: StackOptions) {}
@@ -124,10 +134,12 @@ export class DrillStack {
   /** The database and the service: enough to calibrate, before anything watches it. */
   async startService(): Promise<void> {
     const o = this.options;
-    this.database = await createTestDatabase(o.catalog, o.databaseUrl);
+    this.database = await createScratchDatabase(o.databaseUrl);
+    await runProcess(seedProcess(this.database.url, o.catalog), this.processes);
     if (o.slowQuery) {
-      await this.database.db.raw('alter table seats drop constraint if exists seats_timeslot_number_key');
-      await this.database.db.raw('analyze seats');
+      await this.database.query(
+        'alter table seats drop constraint if exists seats_timeslot_number_key; analyze seats',
+      );
     }
     const [servicePort, adminPort] = await Promise.all([freePort(), freePort()]);
     this.serviceUrl = `http://127.0.0.1:${servicePort}`;
@@ -194,27 +206,20 @@ export class DrillStack {
         }),
       ),
     );
-    await this.processes.start({
-      name: 'alertmanager',
-      command: '/usr/bin/prometheus-alertmanager',
-      args: [
-        `--config.file=${monitoring.alertmanagerFile}`,
-        `--storage.path=${join(this.dir, 'alertmanager')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-      ],
-      ready: { url: `${this.amUrl}/-/ready` },
-    });
-    await this.processes.start({
-      name: 'prometheus',
-      command: '/usr/bin/prometheus',
-      args: [
-        `--config.file=${join(this.dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(this.dir, 'prometheus')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      ready: { url: `${this.promUrl}/-/ready` },
-    });
+    await this.processes.start(
+      alertmanagerProcess({
+        configFile: monitoring.alertmanagerFile,
+        dataDir: join(this.dir, 'alertmanager'),
+        port: amPort,
+      }),
+    );
+    await this.processes.start(
+      prometheusProcess({
+        configFile: join(this.dir, 'prometheus.yml'),
+        dataDir: join(this.dir, 'prometheus'),
+        port: promPort,
+      }),
+    );
 
     const p = o.policy;
     // The same spec builder as the bundle's AlertScaler, with the worker pool as target and short windows;

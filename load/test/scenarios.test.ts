@@ -2,8 +2,14 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
-import { startTestService, type TestService } from '../../test-support/service.js';
+import {
+  createScratchDatabase,
+  sharedRedisUrl,
+  type ScratchDatabase,
+} from '@concert-booking/devkit/databases';
+import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
+import { seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort } from '@concert-booking/devkit/wait';
 import { LoadClient, type Answer, type RequestSpec } from '../src/client.js';
 import { runStages } from '../src/engine.js';
 import type { RunReport } from '../src/report.js';
@@ -12,21 +18,37 @@ import { SCENARIOS } from '../src/scenarios.js';
 
 // Each scenario runs for a few seconds against the real service; the assertions are on outcomes
 // (no failed requests, rows written, report files), never on timings.
-let db: TestDatabase;
-let service: TestService;
-let withRedis: TestService;
+// The service runs as `npm start` runs it, in processes of its own (load may use the service only that way).
+const processes = new ProcessGroup();
+let db: ScratchDatabase;
+let service: { url: string };
+let withRedis: { url: string };
 const out = mkdtempSync(join(tmpdir(), 'load-reports-'));
 
+async function startService(env: Record<string, string>): Promise<{ url: string }> {
+  const port = await freePort();
+  await processes.start(serviceProcess({ ...env, PORT: String(port), MIGRATE_ON_START: 'false' }));
+  return { url: `http://127.0.0.1:${port}` };
+}
+
 beforeAll(async () => {
-  db = await createTestDatabase({ concerts: 2, timeslotsPerConcert: 2, seatsPerTimeslot: 100 });
-  const env = { DATABASE_URL: db.url, EXPERIMENTS_ENABLED: 'true', QUEUE_ADMIT_INTERVAL_MS: '100' };
-  service = await startTestService(env);
-  // Only the redis counter strategy needs Redis: the seat maps stay in-process, apart from other suites'.
-  withRedis = await startTestService({ ...env, REDIS_URL: sharedRedisUrl() });
+  db = await createScratchDatabase();
+  await runProcess(seedProcess(db.url, { concerts: 2, timeslotsPerConcert: 2, seatsPerTimeslot: 100 }));
+  const env = {
+    DATABASE_URL: db.url,
+    EXPERIMENTS_ENABLED: 'true',
+    QUEUE_ADMIT_INTERVAL_MS: '100',
+    QUEUE_TOKEN_SECRET: 'load-test-secret-load-test-secret!',
+  };
+  [service, withRedis] = await Promise.all([
+    startService(env),
+    // Only the redis counter strategy needs Redis: the seat maps stay in-process, apart from other suites'.
+    startService({ ...env, REDIS_URL: sharedRedisUrl() }),
+  ]);
 });
 
 afterAll(async () => {
-  await Promise.all([service?.close(), withRedis?.close()]);
+  await processes.stopAll();
   await db?.drop();
   rmSync(out, { recursive: true, force: true });
 });
@@ -100,7 +122,9 @@ test('seat-map warm-up: every timeslot once before the first stage, none of it c
       [{ load: { model: 'closed', vus: 2 }, durationMs: 500 }],
       { strategy: 'atomic', thinkMs: 0, maxInFlight: 10, progressIntervalMs: 1000, warmUp: true },
     );
-    const timeslots = await db.db('timeslots').orderBy('id').pluck('id');
+    const timeslots = (await db.query<{ id: string }>('select id from timeslots order by id')).map(
+      (r) => r.id,
+    );
     const seatMaps = client.paths.filter((path) => path.endsWith('/seats'));
     const warmUp = seatMaps.slice(0, timeslots.length);
     expect(warmUp.toSorted()).toEqual(timeslots.map((id) => `/v1/timeslots/${id}/seats`).toSorted());
@@ -112,8 +136,12 @@ test('seat-map warm-up: every timeslot once before the first stage, none of it c
 });
 
 test('lock-counter: every strategy answers, and the counter moved once per request', async () => {
-  const counter = async () =>
-    Number((await db.db('experiment_counters').where({ name: 'incident' }).first('value')).value);
+  const counter = async () => {
+    const [row] = await db.query<{ value: string }>(
+      `select value from experiment_counters where name = 'incident'`,
+    );
+    return Number(row!.value);
+  };
   const before = await counter();
   const pessimistic = await run(service.url, [
     'lock-counter',
@@ -158,8 +186,8 @@ test('booking-flow: buyers get through the waiting room, hold, charge and pay', 
   ]);
   // 409 (the seat went to someone else) is an expected answer, not an error.
   expectAllSucceeded(report);
-  const [{ count }] = (await db.db('payments').count({ count: '*' })) as [{ count: string }];
-  expect(Number(count)).toBeGreaterThan(0);
-  const held = await db.db('reservations').where({ status: 'CONFIRMED' }).count({ count: '*' });
-  expect(Number(held[0]!.count)).toBe(Number(count));
+  const count = async (sql: string) => Number((await db.query<{ count: string }>(sql))[0]!.count);
+  const payments = await count('select count(*) from payments');
+  expect(payments).toBeGreaterThan(0);
+  expect(await count(`select count(*) from reservations where status = 'CONFIRMED'`)).toBe(payments);
 });

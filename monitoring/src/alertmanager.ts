@@ -265,3 +265,27 @@ export function withLocalReceivers(config: AlertmanagerConfig, baseUrl: string):
     ),
   };
 }
+
+/** Receivers an alert can be routed to (from the root route down), whether or not they notify anyone. */
+function routedReceivers(route: Route, inherited?: string): string[] {
+  const receiver = route.receiver ?? inherited;
+  return [
+    ...(receiver ? [receiver] : []),
+    ...(route.routes ?? []).flatMap((r) => routedReceivers(r, receiver)),
+  ];
+}
+
+const notifies = (receiver: Receiver | undefined) =>
+  Object.entries(receiver ?? {}).some(
+    ([key, value]) => key.endsWith('_configs') && Array.isArray(value) && value.length > 0,
+  );
+
+/**
+ * When no receiver an alert can reach notifies anyone (Alertmanager's "null" receiver, everywhere), their names;
+ * otherwise undefined. Such a configuration is valid to amtool and silent in production.
+ */
+export function silentRouting(config: Pick<AlertmanagerConfig, 'route' | 'receivers'>): string[] | undefined {
+  const routed = [...new Set(routedReceivers(config.route))];
+  const byName = new Map((config.receivers ?? []).map((r) => [r.name, r]));
+  return routed.some((name) => notifies(byName.get(name))) ? undefined : routed;
+}

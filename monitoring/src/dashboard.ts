@@ -1,5 +1,6 @@
 // Grafana dashboard for the same signals as the rules, written to monitoring/dashboards/booking.json by
 // render.ts. Panels read the recording rules where there is one, so the dashboard and the alerts agree.
+import { METRICS } from '@concert-booking/lib';
 
 import { DEFAULT_RULE_PARAMS, type RuleParams } from './rules.js';
 
@@ -83,7 +84,7 @@ export function bookingDashboard(overrides: Partial<RuleParams> = {}): GrafanaDa
       { h: 8, w: 12, x: 0, y: 0 },
       [
         [
-          `namespace_quantile:http_request_duration_seconds:histogram_quantile{quantile="0.9",${ns}}`,
+          `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile{quantile="0.9",${ns}}`,
           'p90 {{namespace}}',
         ],
       ],
@@ -95,7 +96,7 @@ export function bookingDashboard(overrides: Partial<RuleParams> = {}): GrafanaDa
     ]),
     panel('Latency per route (p50 / p90 / p99)', 's', { h: 8, w: 12, x: 0, y: 8 }, [
       [
-        `namespace_route_quantile:http_request_duration_seconds:histogram_quantile{${ns}}`,
+        `namespace_route_quantile:${METRICS.httpRequestDuration}:histogram_quantile{${ns}}`,
         'p{{quantile}} {{route}}',
       ],
     ]),
@@ -107,32 +108,32 @@ export function bookingDashboard(overrides: Partial<RuleParams> = {}): GrafanaDa
       'short',
       { h: 8, w: 8, x: 0, y: 16 },
       [
-        [`sum by (pod) (booking_db_pool_size{${svc}})`, 'size {{pod}}'],
-        [`sum by (pod) (booking_db_pool_in_use{${svc}})`, 'in use {{pod}}'],
-        [`sum by (pod) (booking_db_pool_waiting{${svc}})`, 'waiting {{pod}}'],
+        [`sum by (pod) (${METRICS.dbPoolSize}{${svc}})`, 'size {{pod}}'],
+        [`sum by (pod) (${METRICS.dbPoolInUse}{${svc}})`, 'in use {{pod}}'],
+        [`sum by (pod) (${METRICS.dbPoolWaiting}{${svc}})`, 'waiting {{pod}}'],
       ],
       'Clients waiting for a connection are the connection timeouts of the incident (800 virtual users).',
     ),
     panel('Seat-map cache hit ratio per layer', 'percentunit', { h: 8, w: 8, x: 8, y: 16 }, [
       [
-        `sum by (layer) (rate(booking_seatmap_cache_requests_total{${svc},result="hit"}[${w}])) / sum by (layer) (rate(booking_seatmap_cache_requests_total{${svc}}[${w}]))`,
+        `sum by (layer) (rate(${METRICS.seatMapCacheRequests}{${svc},result="hit"}[${w}])) / sum by (layer) (rate(${METRICS.seatMapCacheRequests}{${svc}}[${w}]))`,
         '{{layer}}',
       ],
-      [`sum(rate(booking_seatmap_degraded_total{${svc}}[${w}]))`, 'degraded (Postgres, Redis failed) req/s'],
+      [`sum(rate(${METRICS.seatMapDegraded}{${svc}}[${w}]))`, 'degraded (Postgres, Redis failed) req/s'],
     ]),
     panel('Dependencies ready (replicas reporting up)', 'short', { h: 8, w: 8, x: 16, y: 16 }, [
-      [`sum by (dependency) (booking_dependency_up{${svc}})`, '{{dependency}}'],
+      [`sum by (dependency) (${METRICS.dependencyUp}{${svc}})`, '{{dependency}}'],
       [`sum(up{${svc}})`, 'scrape targets up'],
     ]),
     panel('AlertScaler replicas', 'short', { h: 8, w: 12, x: 0, y: 24 }, [
-      [`max by (alertscaler) (alertscaler_desired_replicas{${ctl}})`, 'desired {{alertscaler}}'],
-      [`max by (alertscaler) (alertscaler_current_replicas{${ctl}})`, 'current {{alertscaler}}'],
-      [`max by (alertscaler) (alertscaler_max_replicas{${ctl}})`, 'max {{alertscaler}}'],
-      [`max by (alertscaler) (alertscaler_min_replicas{${ctl}})`, 'min {{alertscaler}}'],
+      [`max by (alertscaler) (${METRICS.scalerDesiredReplicas}{${ctl}})`, 'desired {{alertscaler}}'],
+      [`max by (alertscaler) (${METRICS.scalerCurrentReplicas}{${ctl}})`, 'current {{alertscaler}}'],
+      [`max by (alertscaler) (${METRICS.scalerMaxReplicas}{${ctl}})`, 'max {{alertscaler}}'],
+      [`max by (alertscaler) (${METRICS.scalerMinReplicas}{${ctl}})`, 'min {{alertscaler}}'],
     ]),
     panel('AlertScaler scale operations', 'ops', { h: 8, w: 12, x: 12, y: 24 }, [
       [
-        `sum by (direction, result) (rate(alertscaler_scale_operations_total{${ctl}}[${w}]))`,
+        `sum by (direction, result) (rate(${METRICS.scaleOperations}{${ctl}}[${w}]))`,
         '{{direction}} {{result}}',
       ],
     ]),

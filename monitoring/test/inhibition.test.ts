@@ -2,13 +2,15 @@
 // the production route tree and inhibit rules with the people's receivers replaced by webhooks to a local
 // HTTP server (withLocalReceivers), short timings, alerts posted to /api/v2/alerts.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { alertmanagerConfig, withLocalReceivers } from '../src/alertmanager.js';
+import { startProcess, type ManagedProcess } from '@concert-booking/devkit/process';
+import { alertmanagerProcess } from '@concert-booking/devkit/programs';
+import { freePort, waitFor } from '@concert-booking/devkit/wait';
 import { renderAlertmanager } from '../src/render.js';
-import { findBinary, freePort, sleep, tempDir, waitFor } from './support.js';
+import { sleep, tempDir } from './support.js';
 
 interface Notification {
   path: string;
@@ -22,8 +24,7 @@ const TOKEN = 'test-controller-token';
 
 let dir = '';
 let server: Server | undefined;
-let alertmanager: ChildProcess | undefined;
-let alertmanagerLog = '';
+let alertmanager: ManagedProcess | undefined;
 let amUrl = '';
 const notifications: Notification[] = [];
 
@@ -99,40 +100,14 @@ beforeAll(async () => {
 
   const port = await freePort();
   amUrl = `http://127.0.0.1:${port}`;
-  alertmanager = spawn(
-    findBinary('/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager', 'alertmanager'),
-    [
-      `--config.file=${configFile}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=', // no gossip: a single instance
-      '--log.level=debug',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  alertmanager.stdout?.on('data', (d: Buffer) => (alertmanagerLog += d.toString()));
-  alertmanager.stderr?.on('data', (d: Buffer) => (alertmanagerLog += d.toString()));
-  const ready = await waitFor(async () => {
-    if (alertmanager?.exitCode !== null) return true;
-    try {
-      return (await fetch(`${amUrl}/-/ready`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 20_000);
-  if (!ready || alertmanager.exitCode !== null) {
-    throw new Error(`alertmanager did not start:\n${alertmanagerLog}`);
-  }
+  alertmanager = await startProcess({
+    ...alertmanagerProcess({ configFile, dataDir: join(dir, 'data'), port }),
+    readyTimeoutMs: 20_000,
+  });
 });
 
 afterAll(async () => {
-  if (alertmanager && alertmanager.exitCode === null) {
-    const exited = new Promise((resolve) => alertmanager!.once('exit', resolve));
-    alertmanager.kill('SIGTERM');
-    const timer = setTimeout(() => alertmanager?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await alertmanager?.stop();
   if (server) await new Promise((resolve) => server!.close(resolve));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -201,12 +176,13 @@ describe('inhibition in a running Alertmanager', () => {
       'booking-page pg-down': ['BookingAvailabilityBudgetBurn/page', 'BookingPostgresDown/page'],
       'booking-ticket redis-down': ['BookingRedisDown/ticket'],
     };
-    await waitFor(() => JSON.stringify(delivered()) === JSON.stringify(expected), 20_000);
+    const matches = async () => JSON.stringify(delivered()) === JSON.stringify(expected);
+    await waitFor(matches, 20_000).catch(() => undefined);
     // Every group has flushed at least once more (group_wait 1s, group_interval 2s): nothing else may arrive.
     await sleep(4_000);
     expect({ delivered: delivered(), log: '' }).toEqual({
       delivered: expected,
-      log: JSON.stringify(delivered()) === JSON.stringify(expected) ? '' : alertmanagerLog.slice(-4000),
+      log: (await matches()) ? '' : alertmanager!.output().slice(-4000),
     });
 
     // The controller's webhook carried the bearer token from the credentials file.
@@ -231,13 +207,16 @@ describe('inhibition in a running Alertmanager', () => {
     await postAlerts([
       alert({ alertname: 'BookingPostgresDown', severity: 'page', namespace: 'pg-down' }, new Date()),
     ]);
-    const released = await waitFor(() => {
+    const released = await waitFor(async () => {
       const d = delivered();
       return (
         (d['alertscaler pg-down'] ?? []).includes('BookingHighP90Latency/page') &&
         (d['booking-page pg-down'] ?? []).includes('BookingHighP90Latency/page')
       );
-    }, 20_000);
+    }, 20_000).then(
+      () => true,
+      () => false,
+    );
     expect({ released, delivered: delivered() }).toEqual({ released: true, delivered: expect.any(Object) });
   });
 });

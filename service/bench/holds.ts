@@ -5,31 +5,43 @@
  *     child process), next to the same SQL run straight against Postgres (pgbench with a
  *     custom script, or a raw pg loop when pgbench is missing) as the ceiling;
  * (2) the lock experiment's three counter strategies at 100 concurrent clients.
- * BENCH_SECONDS (default 10) sets each run's length; BENCH_CONNECTIONS (default 50) phase 1's.
+ * Every process it starts stops with it (devkit's harness), and its database is dropped.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
+import { localServices } from '@concert-booking/devkit/local-services';
+import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
+import { serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort, waitFor } from '@concert-booking/devkit/wait';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createTestDatabase } from '../../test-support/databases.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
-import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 import { HOLD_SQL } from '../src/reservations/queries.js';
+import { createTestDatabase } from '../test/support/database.js';
+import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const SEATS = 400_000;
+const command = {
+  name: 'npm run bench:holds --',
+  usage: '[--seconds 10] [--connections 50] [--seats 400000]',
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    seats: { type: 'string', default: '400000' },
+  },
+} as const;
+const { values } = parseCommandLine(command, process.argv.slice(2));
+const SECONDS = numberFlag('seconds', values.seconds, { integer: true });
+const CONNECTIONS = numberFlag('connections', values.connections, { integer: true });
+const SEATS = numberFlag('seats', values.seats, { integer: true });
 
-const services = execFileSync('bash', ['scripts/services.sh', 'env'], { encoding: 'utf8' });
-const env = Object.fromEntries(
-  [...services.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
-);
+const env = localServices();
+const processes = new ProcessGroup();
 const database = await createTestDatabase(
   { concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: SEATS },
   env.DATABASE_URL,
 );
+processes.interruptible(() => database.drop());
 const { db } = database;
 const [{ min, max }] = (await db('seats').min({ min: 'id' }).max({ max: 'id' })) as [
   { min: string; max: string },
@@ -73,47 +85,52 @@ async function pgbench(name: string, sql: string): Promise<void> {
   const script = path.join(dir, 'hold.sql');
   writeFileSync(script, pgbenchScript(sql));
   const url = new URL(database.url);
-  const output = execFileSync(
-    binary,
-    [
-      '-n',
-      '-M',
-      'prepared',
-      '-c',
-      String(CONNECTIONS),
-      '-j',
-      '2',
-      '-T',
-      String(SECONDS),
-      '-r',
-      '-f',
-      script,
-      '-D',
-      'n=0',
-      '-D',
-      'ttl=300',
-      '-D',
-      `timeslotId=${timeslotId}`,
-      '-D',
-      'userId=1',
-      '--log',
-      `--log-prefix=${path.join(dir, 'log')}`,
-      '-h',
-      url.hostname,
-      '-p',
-      url.port,
-      '-U',
-      decodeURIComponent(url.username),
-      url.pathname.slice(1),
-    ],
-    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) }, cwd: dir },
+  const output = await runProcess(
+    {
+      name: 'pgbench',
+      command: binary,
+      args: [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(CONNECTIONS),
+        '-j',
+        '2',
+        '-T',
+        String(SECONDS),
+        '-r',
+        '-f',
+        script,
+        '-D',
+        'n=0',
+        '-D',
+        'ttl=300',
+        '-D',
+        `timeslotId=${timeslotId}`,
+        '-D',
+        'userId=1',
+        '--log',
+        `--log-prefix=${path.join(dir, 'log')}`,
+        '-h',
+        url.hostname,
+        '-p',
+        url.port,
+        '-U',
+        decodeURIComponent(url.username),
+        url.pathname.slice(1),
+      ],
+      env: { PGPASSWORD: decodeURIComponent(url.password) },
+      cwd: dir,
+    },
+    processes,
   );
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
   // The per-transaction logs (client, tx, latency µs, ...) give the percentiles.
-  const latencies = execFileSync('bash', ['-c', `cat ${dir}/log.*`], { encoding: 'utf8', maxBuffer: 1 << 30 })
-    .trim()
-    .split('\n')
+  const latencies = readdirSync(dir)
+    .filter((file) => file.startsWith('log.'))
+    .flatMap((file) => readFileSync(path.join(dir, file), 'utf8').trim().split('\n'))
     .map((line) => Number(line.split(' ')[2]) / 1000);
   rows.push({ name, perSecond: tps, ...percentiles(latencies), errors: failed });
 }
@@ -149,15 +166,15 @@ function percentiles(values: number[]) {
 }
 
 // ---- the service, in a process of its own ------------------------------------------------------
-async function startService(extra: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+async function startService(
+  extra: Record<string, string>,
+): Promise<{ url: string; stop(): Promise<unknown> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
-    env: {
-      ...process.env,
+  const service = await processes.start(
+    serviceProcess({
       DATABASE_URL: database.url,
       REDIS_URL: `${env.REDIS_URL}/12`,
       PORT: String(port),
-      LOG_LEVEL: 'warn',
       MIGRATE_ON_START: 'false',
       QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
       QUEUE_ADMIT_PER_INTERVAL: '100000',
@@ -166,18 +183,9 @@ async function startService(extra: Record<string, string>): Promise<{ url: strin
       // their replies: the production 250 ms would measure that artefact, not the hold path.
       REDIS_COMMAND_TIMEOUT_MS: '2000',
       ...extra,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'the service');
-  return { url, child };
-}
-
-async function stopService(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}`, stop: () => service.stop() };
 }
 
 async function activeTokens(url: string, count: number): Promise<string[]> {
@@ -246,7 +254,7 @@ try {
     201,
   );
 } finally {
-  await stopService(service.child);
+  await service.stop();
 }
 const http = rows.at(-1)!;
 const [bare, full] = rows;
@@ -267,7 +275,7 @@ try {
     counterRows.push(rows.pop()!);
   }
 } finally {
-  await stopService(experiment.child);
+  await experiment.stop();
 }
 await database.drop();
 

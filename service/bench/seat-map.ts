@@ -9,24 +9,35 @@
  * and prints requests/s, p50/p90/p99 and the ratios. Each service runs in a child process;
  * autocannon drives it from this one. (c) and (d) alternate for BENCH_ROUNDS rounds (default 3)
  * and the run with the median throughput of each is reported, so a noisy moment on a shared
- * machine does not land on one side only. BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32).
+ * machine does not land on one side only. Every process it starts stops with it (devkit's harness).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
+import { localServices } from '@concert-booking/devkit/local-services';
+import { ProcessGroup } from '@concert-booking/devkit/process';
+import { ROOT, serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort } from '@concert-booking/devkit/wait';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
-import { createDatabase } from '../src/db/knex.js';
 import { generateCatalog } from '../src/db/generate.js';
+import { createDatabase } from '../src/db/knex.js';
 import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
-import { localServices } from '../../test-support/local-services.js';
-import { spawnService } from '../../test-support/process.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const command = {
+  name: 'npm run bench:seatmap --',
+  usage: '[--seconds 10] [--connections 32] [--rounds 3]',
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
+  },
+} as const;
+const { values } = parseCommandLine(command, process.argv.slice(2));
+const SECONDS = numberFlag('seconds', values.seconds, { integer: true });
+const CONNECTIONS = numberFlag('connections', values.connections, { integer: true });
+const ROUNDS = numberFlag('rounds', values.rounds, { integer: true });
 const HOT_TIMESLOTS = 10;
 const VOLUME = { concerts: 100, timeslotsPerConcert: 20, seatsPerTimeslot: 500 };
 const DATABASE = 'bench_seat_map';
@@ -92,23 +103,26 @@ async function measure(name: string, port: number): Promise<BenchRow> {
   return row;
 }
 
+const processes = new ProcessGroup();
+processes.interruptible();
+
 async function withService(name: string, extraEnv: Record<string, string>): Promise<BenchRow> {
   const port = await freePort();
-  const service = spawnService({
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: env.REDIS_URL!,
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    MIGRATE_ON_START: 'false',
-    QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
-    ...extraEnv,
-  });
+  const service = await processes.start(
+    serviceProcess({
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: env.REDIS_URL!,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'false',
+      QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
+      ...extraEnv,
+    }),
+  );
   try {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, name);
     return await measure(name, port);
   } finally {
-    service.child.kill('SIGTERM');
-    await service.exited;
+    await service.stop();
   }
 }
 
@@ -117,15 +131,18 @@ async function withBareKoa(): Promise<BenchRow> {
   const { findSeatMap } = await import('../src/catalog/queries.js');
   writeFileSync(file, JSON.stringify(await findSeatMap(db, timeslots[0]!)));
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'service/bench/bare-koa.ts'], {
-    env: { ...process.env, PORT: String(port), SEAT_MAP_FILE: file },
-    stdio: 'inherit',
+  const bare = await processes.start({
+    name: 'bare koa',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'service/bench/bare-koa.ts'],
+    cwd: ROOT,
+    env: { PORT: String(port), SEAT_MAP_FILE: file },
+    ready: { url: `http://127.0.0.1:${port}/` },
   });
   try {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 30_000, 'bare koa');
     return await measure('(d) bare Koa, bytes from memory', port);
   } finally {
-    child.kill('SIGTERM');
+    await bare.stop();
   }
 }
 
@@ -161,6 +178,7 @@ try {
   console.log(`| throughput (b)/(a), index vs slow query | ${x(indexed.perSecond, slow.perSecond)} | |`);
   console.log(`| p90 (a)/(c), slow query vs cache | ${x(slow.p90, cached.p90)} | |`);
 } finally {
+  await processes.stopAll();
   await setIndex(true);
   await db.destroy();
 }

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Registry } from 'prom-client';
-import type { Logger } from './logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { problemErrors } from './http/errors.js';
 import { httpMetrics, metricsRoute } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';

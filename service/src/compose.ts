@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import { createRegistry } from './http/metrics.js';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { createApp } from './app.js';
 import { createDatabase, registerPoolMetrics, type Knex } from './db/knex.js';
 import { LocalBus, MemoryStore, type CacheStore, type InvalidationBus } from './cache/store.js';

@@ -1,17 +1,23 @@
-import { readFileSync } from 'node:fs';
+import {
+  booleanVariable as bool,
+  ConfigError,
+  integerVariable as int,
+  LOG_LEVELS,
+  parseEnvironment,
+  readSecretFile,
+} from '@concert-booking/lib';
 import { z } from 'zod';
+
+export { ConfigError };
 
 /**
  * Every environment variable the service reads, parsed and validated once at start-up.
  * A bad value stops the process with a message that names the variable.
  */
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
 const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Drain deadline on SIGTERM; the manifests keep terminationGracePeriodSeconds above it. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /**
@@ -86,40 +92,6 @@ export interface Config extends Omit<
   QUEUE_TOKEN_SECRET: string | undefined;
   SEED_DEMO_DATA: boolean;
   ADMIN_TOKEN: string | undefined;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
-    super(`invalid configuration: ${variable}: ${detail}`);
-  }
-}
-
-export function readSecretFile(variable: string, path: string): string {
-  try {
-    const value = readFileSync(path, 'utf8').trim();
-    if (!value) throw new ConfigError(variable, `file ${path} is empty`);
-    return value;
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(variable, `cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-/**
- * Validates the environment against a schema (empty variables count as unset); throws ConfigError
- * naming the first bad variable. Shared by the service and the controller.
- */
-export function parseEnvironment<S extends z.ZodType>(variables: S, env: NodeJS.ProcessEnv): z.output<S> {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = variables.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
-  }
-  return parsed.data;
 }
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */

@@ -1,8 +1,6 @@
-import { pino, type Logger } from 'pino';
+import { createLogger, type Logger } from '@concert-booking/lib';
 
-export type { Logger };
-
-/** Structured JSON logs on stdout; one logger per process, passed down from main. */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { service: 'booking', pid: process.pid, ...bindings } });
+/** The service's logger: every line names the program and the process (the workers of cluster mode share stdout). */
+export function serviceLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+  return createLogger(level, { service: 'booking', pid: process.pid, ...bindings });
 }

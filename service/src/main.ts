@@ -7,7 +7,8 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './logger.js';
+import type { Logger } from '@concert-booking/lib';
+import { serviceLogger } from './logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { prepareDatabase } from './db/prepare.js';
 import { composeService } from './compose.js';
@@ -165,9 +166,9 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
 
 const config = exitOnConfigError(() => loadConfig());
 if (config.WORKERS > 0 && cluster.isPrimary) {
-  const logger = createLogger(config.LOG_LEVEL, { role: 'primary' });
+  const logger = serviceLogger(config.LOG_LEVEL, { role: 'primary' });
   await runPrimary(config, logger);
 } else {
-  const logger = createLogger(config.LOG_LEVEL, cluster.isWorker ? { role: 'worker' } : {});
+  const logger = serviceLogger(config.LOG_LEVEL, cluster.isWorker ? { role: 'worker' } : {});
   await (cluster.isWorker ? runServer(config, logger, async () => undefined) : runSingle(config, logger));
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import type { Logger } from './logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { Lifecycle } from './health/routes.js';
 
 export async function listen(

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
-import type { TestService } from '../../test-support/service.js';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import type { TestService } from './support/service.js';
 import {
   activeToken,
   bookingEnv,

@@ -1,5 +1,6 @@
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
-import type { TestService } from '../../test-support/service.js';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import type { TestService } from './support/service.js';
 import { holdSeat } from '../src/reservations/queries.js';
 import {
   NO_VIOLATIONS,

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Knex } from 'knex';
-import { waitFor } from '../../devkit/src/wait.js';
-import { startTestService, type TestService } from '../../test-support/service.js';
+import { waitFor } from '@concert-booking/devkit/wait';
+import { startTestService, type TestService } from './support/service.js';
 
 export interface Reply {
   status: number;

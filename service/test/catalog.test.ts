@@ -1,5 +1,5 @@
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
-import { startTestService, type TestService } from '../../test-support/service.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { startTestService, type TestService } from './support/service.js';
 
 let database: TestDatabase;
 let running: TestService;

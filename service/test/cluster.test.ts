@@ -4,10 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ProcessGroup, descendantsOf, spawnProcess } from '../../devkit/src/process.js';
-import { serviceProcess } from '../../devkit/src/programs.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
+import { ProcessGroup, descendantsOf, spawnProcess } from '@concert-booking/devkit/process';
+import { serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort, waitFor } from '@concert-booking/devkit/wait';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const TOKEN = 'admin-token-for-tests';
 const CPU_ROOT = '/sys/fs/cgroup/cpu';

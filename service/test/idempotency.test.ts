@@ -9,12 +9,8 @@ import {
   type MarkDone,
   type StoredResponse,
 } from '../src/payments/idempotency.js';
-import {
-  createTestDatabase,
-  sessionsWaitingOnLocks,
-  type TestDatabase,
-} from '../../test-support/databases.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { createTestDatabase, sessionsWaitingOnLocks, type TestDatabase } from './support/database.js';
+import { waitFor } from '@concert-booking/devkit/wait';
 
 let database: TestDatabase;
 let db: Knex;

@@ -2,9 +2,9 @@ import { Registry } from 'prom-client';
 import { Coalescer } from '../src/cache/single-flight.js';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
-import { createLogger } from '../src/logger.js';
-import { sharedRedisUrl } from '../../test-support/databases.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { serviceLogger } from '../src/logger.js';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { waitFor } from '@concert-booking/devkit/wait';
 
 /** A promise with its resolve and reject, to end a run when the test says so. */
 function gate() {
@@ -98,7 +98,7 @@ describe('Coalescer', () => {
 });
 
 describe('seat-map invalidation against real Redis', () => {
-  const logger = createLogger('silent');
+  const logger = serviceLogger('silent');
   let redis: Redis;
   beforeAll(async () => {
     redis = createRedis(sharedRedisUrl(), 1_000, logger);

@@ -2,17 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { spawnProcess } from '@concert-booking/devkit/process';
+import { serviceProcess } from '@concert-booking/devkit/programs';
+import { PrivatePostgres } from '@concert-booking/devkit/servers';
+import { freePort, waitFor } from '@concert-booking/devkit/wait';
 import { loadConfig } from '../src/config.js';
-import {
-  createTestDatabase,
-  sessionsWaitingOnLocks,
-  sharedRedisUrl,
-  type TestDatabase,
-} from '../../test-support/databases.js';
-import { spawnService } from '../../test-support/process.js';
-import { PrivatePostgres } from '../../test-support/servers.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
-import { startTestService } from '../../test-support/service.js';
+import { createTestDatabase, sessionsWaitingOnLocks, type TestDatabase } from './support/database.js';
+import { startTestService } from './support/service.js';
+
+/** The service as `npm start` runs it, logging at info (the drain's messages), not yet ready. */
+const spawnService = (env: Record<string, string>) =>
+  spawnProcess(serviceProcess({ LOG_LEVEL: 'info', ...env }));
 
 describe('configuration', () => {
   test.each([

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
-import { waitFor } from '../../devkit/src/wait.js';
-import { startTestService, type TestService } from '../../test-support/service.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { runProcess } from '@concert-booking/devkit/process';
+import { ROOT } from '@concert-booking/devkit/programs';
+import { waitFor } from '@concert-booking/devkit/wait';
+import { startTestService, type TestService } from './support/service.js';
 import { Diagnostics, DiagnosticsBusyError, type CpuProfile } from '../src/diagnostics/profiler.js';
 import { foldStacks } from '../tools/flamegraph.js';
 
@@ -127,13 +127,12 @@ describe('POST /admin/profile', () => {
     try {
       const input = path.join(folder, 'seat-map.cpuprofile');
       await writeFile(input, JSON.stringify(profile));
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'service/tools/flamegraph-cli.ts', input],
-        {
-          cwd: process.cwd(),
-        },
-      );
+      const stdout = await runProcess({
+        name: 'flamegraph',
+        command: process.execPath,
+        args: ['--import', 'tsx', 'service/tools/flamegraph-cli.ts', input],
+        cwd: ROOT,
+      });
       expect(stdout).toContain(`flamegraph: ${path.join(folder, 'seat-map.svg')}`);
       const svg = await readFile(path.join(folder, 'seat-map.svg'), 'utf8');
       expect(svg).toMatch(/^<svg /);

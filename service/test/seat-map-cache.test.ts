@@ -3,13 +3,14 @@ import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redi
 import { LocalBus, MemoryStore } from '../src/cache/store.js';
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { findSeatMap } from '../src/catalog/queries.js';
-import { createLogger } from '../src/logger.js';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
-import { PrivateRedis } from '../../test-support/servers.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
-import { startTestService } from '../../test-support/service.js';
+import { serviceLogger } from '../src/logger.js';
+import { sharedRedisUrl } from '@concert-booking/devkit/databases';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { PrivateRedis } from '@concert-booking/devkit/servers';
+import { freePort, waitFor } from '@concert-booking/devkit/wait';
+import { startTestService } from './support/service.js';
 
-const logger = createLogger('silent');
+const logger = serviceLogger('silent');
 let database: TestDatabase;
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   toReservation,
 } from '../src/reservations/queries.js';
 import { balanceOf, creditWallet, debitBalance, recordLedger } from '../src/wallet/queries.js';
-import { createTestDatabase, type TestDatabase } from '../../test-support/databases.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 let database: TestDatabase;
 let db: Knex;

@@ -8,26 +8,28 @@
  * `--index off` (the default) drops `seats_timeslot_number_key`, the index behind the seat-map
  * query, which reproduces the incident's slow query.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import knexFactory from 'knex';
 import { createDatabase, type Knex } from '../src/db/knex.js';
 import type { CpuProfile } from '../src/diagnostics/profiler.js';
-import { localServices } from '../../test-support/local-services.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
+import { failUsage, parseCommandLine } from '@concert-booking/devkit/cli';
+import { localServices } from '@concert-booking/devkit/local-services';
+import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
+import { seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
+import { freePort } from '@concert-booking/devkit/wait';
 import { writeFlamegraph } from './flamegraph.js';
 
 const DATABASE = 'profile_seat_map';
 /** Its own Redis database number, so profile runs never leave seat maps where the tests look. */
 const REDIS_DB = 15;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
+const command = {
+  name: 'npm run profile --',
+  usage: 'seat-map [--cache on|off] [--index on|off] [--seconds 10] [--connections 32] [--timeslots 10]',
   options: {
     cache: { type: 'string', default: 'on' },
     index: { type: 'string', default: 'off' },
@@ -36,33 +38,33 @@ const { values, positionals } = parseArgs({
     /** Requests spread over this many timeslots: one popular concert's dates. */
     timeslots: { type: 'string', default: '10' },
   },
-});
+  allowPositionals: true,
+} as const;
+const { values, positionals } = parseCommandLine(command, process.argv.slice(2));
 
-function fail(message: string): never {
-  console.error(
-    `${message}\nusage: npm run profile -- seat-map [--cache on|off] [--index on|off] [--seconds N] [--connections N] [--timeslots N]`,
-  );
-  process.exit(2);
-}
-
-function onOff(name: string, value: string | undefined): boolean {
-  if (value !== 'on' && value !== 'off') fail(`--${name} must be on or off, got ${value}`);
+function onOff(name: string, value: string): boolean {
+  if (value !== 'on' && value !== 'off') failUsage(command, `--${name} must be on or off, got ${value}`);
   return value === 'on';
 }
 
-function count(name: string, value: string | undefined, max: number): number {
+function count(name: string, value: string, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    fail(`--${name} must be an integer from 1 to ${max}, got ${value}`);
+    failUsage(command, `--${name} must be an integer from 1 to ${max}, got ${value}`);
   return n;
 }
 
-if (positionals[0] !== 'seat-map' || positionals.length !== 1) fail('the only scenario is seat-map');
+if (positionals[0] !== 'seat-map' || positionals.length !== 1)
+  failUsage(command, 'the only scenario is seat-map');
 const cache = onOff('cache', values.cache);
 const index = onOff('index', values.index);
 const seconds = count('seconds', values.seconds, 60);
 const connections = count('connections', values.connections, 1000);
 const hotTimeslots = count('timeslots', values.timeslots, 10_000);
+
+/** Whatever this command starts (the seed, the service) stops with it, however it ends. */
+const processes = new ProcessGroup();
+processes.interruptible();
 
 /** Starts the shared servers if needed and reads their URLs. */
 function sharedServices(): { databaseUrl: string; redisUrl: string } {
@@ -86,8 +88,10 @@ async function prepareDatabase(sharedUrl: string): Promise<{ url: string; timesl
   try {
     await db.migrate.latest();
     const [{ concerts }] = (await db('concerts').count({ concerts: '*' })) as [{ concerts: string }];
-    if (Number(concerts) === 0)
-      execFileSync('npm', ['run', 'seed'], { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } });
+    if (Number(concerts) === 0) {
+      console.log('seeding the profile database (once)...');
+      await runProcess(seedProcess(url), processes);
+    }
     await setSeatMapIndex(db, index);
     const timeslotIds = (await db('timeslots').orderBy('id').limit(hotTimeslots).pluck('id')).map(Number);
     return { url, timeslotIds };
@@ -108,25 +112,11 @@ async function setSeatMapIndex(db: Knex, wanted: boolean): Promise<void> {
   await db.raw('analyze seats');
 }
 
-async function startService(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+/** The service on a free port, through the harness: stopped by `processes.stopAll()`. */
+async function startService(env: Record<string, string>): Promise<{ url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
-    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), WORKERS: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  await Promise.race([
-    waitFor(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'the service to be ready'),
-    exited.then(() => Promise.reject(new Error('the service exited before it was ready'))),
-  ]);
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  await processes.start(serviceProcess({ ...env, PORT: String(port), WORKERS: '0' }));
+  return { url: `http://127.0.0.1:${port}` };
 }
 
 const { databaseUrl, redisUrl } = sharedServices();
@@ -186,6 +176,6 @@ try {
     ),
   );
 } finally {
-  await service.stop();
+  await processes.stopAll();
   await rm(secrets, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { ScalerStore } from '../reconcile/store.js';
-import { alertRole, applyResync } from './episodes.js';
+import { alertRole } from '../api/alert-role.js';
+import { applyResync } from './episodes.js';
 import { apiAlertsSchema, type ApiAlert } from './payload.js';
 
 /** Active, neither silenced nor inhibited: exactly what Alertmanager would notify the webhook about. */

@@ -1,11 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerMatches } from '../../../service/src/http/auth.js';
 import { scalerKey, type AlertScaler } from '../api/alertscaler.js';
-import { BodyTooLarge, readBody, sendJson, sendProblem } from '../http.js';
-import type { Logger } from '../logger.js';
+import {
+  bearerMatches,
+  BodyTooLarge,
+  readBody,
+  sendJson,
+  sendProblem,
+  type Logger,
+} from '@concert-booking/lib';
 import type { ControllerMetrics } from '../metrics.js';
 import type { ScalerStore } from '../reconcile/store.js';
-import { alertRole, applyNotification, type Notification, type Outcome } from './episodes.js';
+import { alertRole } from '../api/alert-role.js';
+import { applyNotification, type Notification, type Outcome } from './episodes.js';
 import { webhookPayloadSchema, type WebhookPayload } from './payload.js';
 
 export interface WebhookDeps {

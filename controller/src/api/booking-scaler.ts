@@ -1,4 +1,4 @@
-import { ALERTS, AUTOSCALE_LABEL, AUTOSCALE_TARGET } from '../../../lib/src/names.js';
+import { ALERTS, AUTOSCALE_LABEL, AUTOSCALE_TARGET } from '@concert-booking/lib';
 import type { AlertScalerSpecInput } from './alertscaler.js';
 
 export interface BookingScalerOptions {

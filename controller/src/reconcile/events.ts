@@ -1,6 +1,6 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type AlertScaler } from '../api/alertscaler.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 
 export type EventType = 'Normal' | 'Warning';
 

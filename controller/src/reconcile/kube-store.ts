@@ -17,8 +17,8 @@ import {
   type AlertScalerResource,
   type AlertScalerStatus,
 } from '../api/alertscaler.js';
+import type { Logger } from '@concert-booking/lib';
 import { httpCode } from '../kube-errors.js';
-import type { Logger } from '../logger.js';
 import { FIELD_MANAGER } from '../targets/kube-scale.js';
 import { sameStatus, type ScalerStore } from './store.js';
 
@@ -52,6 +52,8 @@ export class KubeScalerStore implements ScalerStore {
     };
     this.informer.on('add', notify);
     this.informer.on('update', notify);
+    // A deleted AlertScaler is reconciled once more: not found, its gauges and state are forgotten.
+    this.informer.on('delete', notify);
     this.informer.on('error', (error: unknown) => {
       if (this.stopped) return;
       this.logger.warn({ err: error }, 'AlertScaler watch failed; restarting');

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { ControllerMetrics } from '../metrics.js';
 
 type Key = { namespace: string; name: string };

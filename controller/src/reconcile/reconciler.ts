@@ -1,10 +1,16 @@
 import type { AlertScaler, AlertScalerSpec } from '../api/alertscaler.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { ControllerMetrics } from '../metrics.js';
 import { decide, type Decision } from '../policy.js';
-import { ConflictError, TargetError, type ScaleTarget } from '../targets/scale-target.js';
+import {
+  ConflictError,
+  InvalidTargetError,
+  TargetError,
+  type ScaleTarget,
+  type TargetOperation,
+} from '../targets/scale-target.js';
 import type { EventRecorder } from './events.js';
-import { statusAfter, type ReconcileOutcome } from './status.js';
+import { statusAfter, TARGET_ERROR_REASONS, type ReconcileOutcome } from './status.js';
 import type { ScalerStore } from './store.js';
 
 /** Re-reads and re-decides at most this often when someone else keeps changing the target. */
@@ -29,6 +35,29 @@ const REFUSALS: Partial<Record<Decision['reason'], string>> = {
 
 const date = (text: string | undefined) => (text ? new Date(text) : undefined);
 
+/** Whatever a target threw, as a TargetError naming the operation (a bug or a network error included). */
+function asTargetError(error: unknown, operation: TargetOperation, description: string): TargetError {
+  if (error instanceof TargetError) return error;
+  return new TargetError(operation, description, error instanceof Error ? error.message : String(error));
+}
+
+/** Any failure of the target's get or set comes out as a TargetError; conflicts stay conflicts. */
+function guarded(target: ScaleTarget): ScaleTarget {
+  const guard = async <T>(operation: TargetOperation, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ConflictError) throw error;
+      throw asTargetError(error, operation, target.description);
+    }
+  };
+  return {
+    description: target.description,
+    get: () => guard('get', () => target.get()),
+    set: (replicas, resourceVersion) => guard('set', () => target.set(replicas, resourceVersion)),
+  };
+}
+
 /**
  * One level-triggered pass over an AlertScaler: read it and its target, decide, write `/scale` at the
  * version read (on 409: read again and decide again), then status, Events and metrics.
@@ -36,19 +65,29 @@ const date = (text: string | undefined) => (text ? new Date(text) : undefined);
 export class Reconciler {
   /** The last refusal/dry-run/error Event per AlertScaler, so a steady state does not repeat it. */
   private readonly lastNotice = new Map<string, string>();
+  /** The generation whose target was invalid, per AlertScaler: not tried again until the spec changes. */
+  private readonly invalidTarget = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  /** Resolves with the seconds after which a cooldown or window ends (reconcile again then). */
+  /**
+   * Resolves with the seconds after which a cooldown or window ends (reconcile again then). Rejects with a
+   * TargetError when the target failed (the loop retries with a bounded backoff); an invalid target resolves:
+   * it is recorded and left alone until the spec changes.
+   */
   async reconcile(namespace: string, name: string): Promise<number | undefined> {
     const { store, metrics } = this.deps;
     const scaler = await store.get(namespace, name);
     const labels = { alertscaler: name, namespace };
+    const key = `${namespace}/${name}`;
     if (!scaler) {
       metrics.forget(labels);
-      this.lastNotice.delete(`${namespace}/${name}`);
+      this.lastNotice.delete(key);
+      this.invalidTarget.delete(key);
       return undefined;
     }
+    if (this.invalidTarget.get(key) === scaler.generation) return undefined;
+    this.invalidTarget.delete(key);
     if (!scaler.spec.valid) {
       await this.finish(scaler, { kind: 'invalidSpec', problem: scaler.spec.problem });
       await this.notice(scaler, 'Warning', 'InvalidSpec', scaler.spec.problem);
@@ -57,19 +96,17 @@ export class Reconciler {
     const spec = scaler.spec.value;
     metrics.minReplicas.set(labels, spec.minReplicas);
     metrics.maxReplicas.set(labels, spec.maxReplicas);
-    const target = this.deps.targetFor(scaler.namespace, spec);
     let outcome: ReconcileOutcome;
     try {
-      outcome = await this.decideAndScale(scaler, spec, target);
+      outcome = await this.decideAndScale(scaler, spec, this.resolveTarget(scaler.namespace, spec));
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
       await this.finish(scaler, { kind: 'targetError', operation: error.operation, message: error.message });
-      await this.notice(
-        scaler,
-        'Warning',
-        error.operation === 'get' ? 'FailedGetScale' : 'FailedUpdateScale',
-        error.message,
-      );
+      await this.notice(scaler, 'Warning', TARGET_ERROR_REASONS[error.operation], error.message);
+      if (error instanceof InvalidTargetError) {
+        this.invalidTarget.set(key, scaler.generation);
+        return undefined;
+      }
       throw error;
     }
     if (outcome.kind === 'decided') {
@@ -81,6 +118,18 @@ export class Reconciler {
     }
     await this.finish(scaler, outcome);
     return outcome.kind === 'decided' ? outcome.decision.recheckAfterSeconds : undefined;
+  }
+
+  /** The spec's target; whatever stops it from being made is an invalid target (the same spec fails again). */
+  private resolveTarget(namespace: string, spec: AlertScalerSpec): ScaleTarget {
+    const ref = spec.scaleTargetRef;
+    try {
+      return guarded(this.deps.targetFor(namespace, spec));
+    } catch (error) {
+      if (error instanceof InvalidTargetError) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new InvalidTargetError(`${ref.kind}/${ref.name}`, detail);
+    }
   }
 
   private async decideAndScale(

@@ -1,10 +1,11 @@
 import type { AlertScaler, AlertScalerStatus, Condition } from '../api/alertscaler.js';
 import type { Decision } from '../policy.js';
+import type { TargetOperation } from '../targets/scale-target.js';
 
 /** What one reconcile found: the status and the conditions follow from it (pure). */
 export type ReconcileOutcome =
   | { kind: 'invalidSpec'; problem: string }
-  | { kind: 'targetError'; operation: 'get' | 'set'; message: string }
+  | { kind: 'targetError'; operation: TargetOperation; message: string }
   | { kind: 'decided'; decision: Decision; scaled: boolean };
 
 type ConditionType = Condition['type'];
@@ -24,6 +25,13 @@ export function mergeConditions(
   });
 }
 
+/** The AbleToScale reason and the Warning Event's reason of a target error. */
+export const TARGET_ERROR_REASONS: Record<TargetOperation, string> = {
+  resolve: 'InvalidTarget',
+  get: 'FailedGetScale',
+  set: 'FailedUpdateScale',
+};
+
 const HOLD_REASONS = new Set(['Saturated', 'UpCooldown', 'DownCooldown', 'Stabilizing']);
 
 function conditionsFor(outcome: ReconcileOutcome, firing: number): Record<ConditionType, Next> {
@@ -41,10 +49,17 @@ function conditionsFor(outcome: ReconcileOutcome, firing: number): Record<Condit
     const invalid: Next = { status: 'False', reason: 'InvalidSpec', message: outcome.problem };
     return { AbleToScale: invalid, ScalingActive: invalid, ScalingLimited: withinRange };
   }
+  if (outcome.kind === 'targetError' && outcome.operation === 'resolve') {
+    const invalid: Next = { status: 'False', reason: TARGET_ERROR_REASONS.resolve, message: outcome.message };
+    return { AbleToScale: invalid, ScalingActive: invalid, ScalingLimited: withinRange };
+  }
   if (outcome.kind === 'targetError') {
-    const reason = outcome.operation === 'get' ? 'FailedGetScale' : 'FailedUpdateScale';
     return {
-      AbleToScale: { status: 'False', reason, message: outcome.message },
+      AbleToScale: {
+        status: 'False',
+        reason: TARGET_ERROR_REASONS[outcome.operation],
+        message: outcome.message,
+      },
       ScalingActive: alerts,
       ScalingLimited: withinRange,
     };

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   parseAlertScaler,
+  scalerKey,
   type AlertScaler,
   type AlertScalerResource,
   type AlertScalerStatus,
@@ -24,7 +25,7 @@ export interface ScalerStore {
     name: string,
     mutate: (scaler: AlertScaler) => AlertScalerStatus,
   ): Promise<boolean>;
-  /** Called for each added or changed AlertScaler. */
+  /** Called for each added, changed or deleted AlertScaler (a deleted one as it last was). */
   onChange(listener: (scaler: AlertScaler) => void): void;
   /** False until the first list has been loaded. */
   ready(): boolean;
@@ -39,21 +40,35 @@ export class MemoryScalerStore implements ScalerStore {
   private version = 0;
 
   constructor(resources: readonly AlertScalerResource[]) {
-    for (const resource of resources) {
-      const scaler = parseAlertScaler({
-        ...resource,
-        metadata: {
-          generation: 1,
-          uid: `local-${resource.metadata.name}`,
-          namespace: 'local',
-          ...resource.metadata,
-        },
-      });
-      this.scalers.set(`${scaler.namespace}/${scaler.name}`, {
-        ...scaler,
-        resourceVersion: String(++this.version),
-      });
-    }
+    for (const resource of resources) this.apply(resource);
+  }
+
+  /** Creates or replaces an AlertScaler (its status is kept), as `kubectl apply` would. */
+  apply(resource: AlertScalerResource): void {
+    const scaler = parseAlertScaler({
+      ...resource,
+      metadata: {
+        generation: 1,
+        uid: `local-${resource.metadata.name}`,
+        namespace: 'local',
+        ...resource.metadata,
+      },
+    });
+    const key = scalerKey(scaler);
+    const status = this.scalers.get(key)?.status ?? scaler.status;
+    this.changed({ ...scaler, status, resourceVersion: String(++this.version) });
+  }
+
+  delete(namespace: string, name: string): void {
+    const scaler = this.scalers.get(`${namespace}/${name}`);
+    if (!scaler) return;
+    this.scalers.delete(scalerKey(scaler));
+    for (const listener of this.listeners) listener(scaler);
+  }
+
+  private changed(scaler: AlertScaler): void {
+    this.scalers.set(scalerKey(scaler), scaler);
+    for (const listener of this.listeners) listener(scaler);
   }
 
   list(): AlertScaler[] {
@@ -70,9 +85,7 @@ export class MemoryScalerStore implements ScalerStore {
     if (!scaler) return false;
     const status = mutate(scaler);
     if (sameStatus(status, scaler.status)) return true;
-    const updated = { ...scaler, status, resourceVersion: String(++this.version) };
-    this.scalers.set(key, updated);
-    for (const listener of this.listeners) listener(updated);
+    this.changed({ ...scaler, status, resourceVersion: String(++this.version) });
     return true;
   }
 

@@ -1,6 +1,12 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { describeApiFailure, httpCode } from '../kube-errors.js';
-import { ConflictError, TargetError, type ScaleState, type ScaleTarget } from './scale-target.js';
+import {
+  ConflictError,
+  InvalidTargetError,
+  TargetError,
+  type ScaleState,
+  type ScaleTarget,
+} from './scale-target.js';
 
 export interface ScaleTargetRef {
   apiVersion: string;
@@ -38,8 +44,7 @@ export class KubeScaleTarget implements ScaleTarget {
   ) {
     const [group, version] = ref.apiVersion.split('/');
     if (!group || !version) {
-      throw new TargetError(
-        'get',
+      throw new InvalidTargetError(
         `${ref.kind}/${ref.name}`,
         `apiVersion "${ref.apiVersion}" has no group (core kinds are not supported)`,
       );

@@ -19,13 +19,26 @@ export class ConflictError extends Error {
   }
 }
 
-/** The target could not be read or written (not found, forbidden, unreachable). */
+/** resolve: make the target from the spec's scaleTargetRef; get and set: its /scale. */
+export type TargetOperation = 'resolve' | 'get' | 'set';
+
+/** The target could not be read or written (not found, forbidden, unreachable): retried with backoff. */
 export class TargetError extends Error {
   constructor(
-    readonly operation: 'get' | 'set',
+    readonly operation: TargetOperation,
     description: string,
     detail: string,
   ) {
     super(`${operation} ${description}: ${detail}`);
+  }
+}
+
+/**
+ * No retry can reach this target (an invalid scaleTargetRef): like controller-runtime's TerminalError, the
+ * AlertScaler is not reconciled again until its spec changes.
+ */
+export class InvalidTargetError extends TargetError {
+  constructor(description: string, detail: string) {
+    super('resolve', description, detail);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ValuesOverride } from '../../../cdk8s/src/values.js';
+import type { ValuesOverride } from '@concert-booking/cdk8s/values';
 import { spawnProcess } from '../process.js';
 import { ROOT } from '../programs.js';
 import { NETWORK, APISERVER_PORT, type ClusterLayout } from './layout.js';

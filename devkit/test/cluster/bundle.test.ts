@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APPS, LABEL } from '../../../cdk8s/src/labels.js';
+import { APPS, LABEL } from '@concert-booking/cdk8s/labels';
 import { status } from '../../src/cluster/cluster.js';
 import { envtestBinaries } from '../../src/cluster/binaries.js';
 import { ROOT } from '../../src/programs.js';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { CacheStore, InvalidationBus } from './store.js';
 
 export type { Redis };

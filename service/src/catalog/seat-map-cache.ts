@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 export interface CachedBody {
   body: Buffer;
@@ -56,24 +57,18 @@ export class SeatMapCache {
     this.on = options.enabled;
     const isOn = () => this.on;
     new Gauge({
-      name: 'booking_seatmap_cache_enabled',
-      help: 'Whether the seat-map cache is on (1) or every seat map is read from Postgres (0)',
-      // Cluster mode: on only when every worker has it on.
-      aggregator: 'min',
+      ...SERVICE_METRICS.seatMapCacheEnabled,
       registers: [options.registry],
       collect() {
         this.set(isOn() ? 1 : 0);
       },
     });
     this.requests = new Counter({
-      name: 'booking_seatmap_cache_requests_total',
-      help: 'Seat-map cache lookups by layer and result',
-      labelNames: ['layer', 'result'] as const,
+      ...SERVICE_METRICS.seatMapCacheRequests,
       registers: [options.registry],
     });
     this.degraded = new Counter({
-      name: 'booking_seatmap_degraded_total',
-      help: 'Seat maps served from Postgres because the shared cache failed',
+      ...SERVICE_METRICS.seatMapDegraded,
       registers: [options.registry],
     });
     options.bus.subscribe((key) => this.forget(key, !options.store.shared));

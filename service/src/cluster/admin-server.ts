@@ -1,26 +1,19 @@
 import http from 'node:http';
 import { Gauge, Registry } from 'prom-client';
-import { bearerMatches } from '../http/auth.js';
-import type { Logger } from '../logger.js';
+import {
+  bearerMatches,
+  BodyTooLarge,
+  readBody,
+  sendJson,
+  sendProblem,
+  type Logger,
+} from '@concert-booking/lib';
+import { SERVICE_METRICS } from '../metrics.js';
 import { ClusterMetrics } from './metrics.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
 const BODY_LIMIT_BYTES = 1024;
-
-function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json') {
-  res.writeHead(status, { 'content-type': type });
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
-}
-
-function problem(res: http.ServerResponse, status: number, title: string, detail: string) {
-  send(
-    res,
-    status,
-    { type: `/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail },
-    'application/problem+json',
-  );
-}
 
 class BadRequest extends Error {
   constructor(
@@ -33,11 +26,12 @@ class BadRequest extends Error {
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  let raw = '';
-  for await (const chunk of req) {
-    raw += chunk;
-    if (raw.length > BODY_LIMIT_BYTES)
-      throw new BadRequest(413, 'Content Too Large', `the body limit is ${BODY_LIMIT_BYTES} bytes`);
+  let raw: string;
+  try {
+    raw = await readBody(req, BODY_LIMIT_BYTES);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    throw new BadRequest(413, 'Content Too Large', `the body limit is ${BODY_LIMIT_BYTES} bytes`);
   }
   try {
     const value = JSON.parse(raw) as unknown;
@@ -68,9 +62,7 @@ export function createAdminServer(
   const workerMetrics = new ClusterMetrics();
   const own = new Registry();
   new Gauge({
-    name: 'booking_workers',
-    help: 'Worker processes of the local cluster mode',
-    labelNames: ['state'] as const,
+    ...SERVICE_METRICS.workers,
     registers: [own],
     collect() {
       const { desired, running, listening } = pool.status();
@@ -106,23 +98,25 @@ export function createAdminServer(
       const path = req.url ?? '/';
       if (path === '/metrics' && req.method === 'GET') {
         const workers = await workerMetrics.text();
-        return send(res, 200, `${workers}\n${await own.metrics()}`, own.contentType);
+        res.writeHead(200, { 'content-type': own.contentType });
+        return res.end(`${workers}\n${await own.metrics()}`);
       }
       const read = reads[path];
       const write = writes[path];
-      if (req.method === 'GET' && read) return send(res, 200, read());
+      if (req.method === 'GET' && read) return sendJson(res, 200, read());
       if (req.method === 'PUT' && write) {
-        if (!token) return problem(res, 403, 'Forbidden', 'admin endpoints are off: set ADMIN_TOKEN_FILE');
+        if (!token)
+          return sendProblem(res, 403, 'Forbidden', 'admin endpoints are off: set ADMIN_TOKEN_FILE');
         if (!bearerMatches(req.headers.authorization, token)) {
-          return problem(res, 401, 'Unauthorized', 'a valid bearer token is required');
+          return sendProblem(res, 401, 'Unauthorized', 'a valid bearer token is required');
         }
-        return send(res, 200, write(await readJson(req)));
+        return sendJson(res, 200, write(await readJson(req)));
       }
-      problem(res, 404, 'Not Found', `no route for ${req.method} ${path}`);
+      sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${path}`);
     } catch (error) {
-      if (error instanceof BadRequest) return problem(res, error.status, error.title, error.message);
+      if (error instanceof BadRequest) return sendProblem(res, error.status, error.title, error.message);
       logger.error({ err: error }, 'admin request failed');
-      if (!res.headersSent) problem(res, 500, 'Internal Server Error', 'the error was logged');
+      if (!res.headersSent) sendProblem(res, 500, 'Internal Server Error', 'the error was logged');
     }
   });
 }

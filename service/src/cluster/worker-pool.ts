@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import type { CpuLimiter } from './cpu-limit.js';
 
 export interface WorkerPoolStatus {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 
 const SIGNAL_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'message'] as const;
 

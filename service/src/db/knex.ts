@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { Gauge, type Registry } from 'prom-client';
 import { migrations } from './migrations/index.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 export type { Knex };
 
@@ -47,17 +48,16 @@ interface TarnPool {
 /** Pool gauges: `waiting` is the incident's symptom (clients queueing for a connection until they time out). */
 export function registerPoolMetrics(db: Knex, registry: Registry): void {
   const pool = () => (db.client as { pool?: TarnPool }).pool;
-  const gauge = (name: string, help: string, read: (p: TarnPool) => number) =>
+  const gauge = (declared: { name: string; help: string }, read: (p: TarnPool) => number) =>
     new Gauge({
-      name,
-      help,
+      ...declared,
       registers: [registry],
       collect() {
         const p = pool();
         this.set(p ? read(p) : 0);
       },
     });
-  gauge('booking_db_pool_size', 'Open connections in the Postgres pool', (p) => p.numUsed() + p.numFree());
-  gauge('booking_db_pool_in_use', 'Pool connections lent to queries', (p) => p.numUsed());
-  gauge('booking_db_pool_waiting', 'Queries waiting for a pool connection', (p) => p.numPendingAcquires());
+  gauge(SERVICE_METRICS.dbPoolSize, (p) => p.numUsed() + p.numFree());
+  gauge(SERVICE_METRICS.dbPoolInUse, (p) => p.numUsed());
+  gauge(SERVICE_METRICS.dbPoolWaiting, (p) => p.numPendingAcquires());
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { seedDemoDataIfEmpty } from './generate.js';
 import { createDatabase } from './knex.js';
 

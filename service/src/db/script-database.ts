@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
+import { serviceLogger } from '../logger.js';
 import { createDatabase, type Knex } from './knex.js';
 
 /**
@@ -14,11 +15,11 @@ export function openScriptDatabase(
 ): { logger: Logger; db: Knex } {
   // Checked before loadConfig, whose message would offer the embedded PostgreSQL, which no script starts.
   if (!process.env.DATABASE_URL) {
-    createLogger('info', { component }).fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
+    serviceLogger('info', { component }).fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
     process.exit(1);
   }
   const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, { component });
+  const logger = serviceLogger(config.LOG_LEVEL, { component });
   const db = createDatabase({
     url: config.DATABASE_URL!,
     poolMin: 0,

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { bearerMatches } from '../http/auth.js';
+import { bearerMatches } from '@concert-booking/lib';
 import { conflict, unauthorized } from '../http/problem.js';
 import { route, type RouteSpec } from '../http/routes.js';
 import { Diagnostics, DiagnosticsBusyError, PROFILE_SECONDS } from './profiler.js';

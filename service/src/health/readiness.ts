@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
+import { SERVICE_METRICS } from '../metrics.js';
 
 export interface DependencyStatus {
   ok: boolean;
@@ -46,9 +47,7 @@ export function createReadiness(
     return results;
   };
   new Gauge({
-    name: 'booking_dependency_up',
-    help: 'Whether a dependency answered its readiness check (1) or not (0)',
-    labelNames: ['dependency'] as const,
+    ...SERVICE_METRICS.dependencyUp,
     registers: [registry],
     async collect() {
       for (const [dependency, status] of Object.entries(await check()))

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { ProblemError } from './problem.js';
 
 const PROBLEM_JSON = 'application/problem+json';

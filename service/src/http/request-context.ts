@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 

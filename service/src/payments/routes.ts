@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { ProblemError, conflict, notFound } from '../http/problem.js';
+import { ProblemError } from '../http/problem.js';
 import { route, type RouteSpec } from '../http/routes.js';
 import type { SeatMapCache } from '../catalog/seat-map-cache.js';
 import type { WaitingRoom } from '../queue/waiting-room.js';
 import { queueTokenHeaders, tokenProblems } from '../queue/routes.js';
-import { confirmHold, lockReservation } from '../reservations/queries.js';
-import { debitBalance, recordLedger } from '../wallet/queries.js';
 import { idempotencyKeyHeader, runIdempotent } from './idempotency.js';
+import { payReservation } from './pay.js';
 import { sendStored } from './respond.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 const paymentSchema = z.object({
   id: z.number(),
@@ -26,25 +26,6 @@ export interface PaymentDeps {
   registry: Registry;
 }
 
-/** Why a payment was refused, as the metric label and the problem that says so. */
-const refusals = {
-  unknown: (id: number) => notFound(`reservation ${id} does not exist`),
-  foreign: () => conflict('reservation-foreign', 'the reservation belongs to another user'),
-  paid: () => conflict('reservation-already-paid', 'the reservation is already paid'),
-  lapsed: () => conflict('hold-expired', 'the hold lapsed or was cancelled: hold the seat again'),
-  insufficient: (price: number, balance: number) =>
-    new ProblemError(
-      402,
-      'insufficient-balance',
-      'Payment Required',
-      `the seat costs ${price}; charge the wallet`,
-      {
-        price,
-        balance,
-      },
-    ),
-};
-
 export function paymentRoutes({
   db,
   room,
@@ -53,9 +34,7 @@ export function paymentRoutes({
   registry,
 }: PaymentDeps): RouteSpec[] {
   const payments = new Counter({
-    name: 'booking_payments_total',
-    help: 'Payments by result: succeeded, replayed, or the problem slug that refused them',
-    labelNames: ['result'] as const,
+    ...SERVICE_METRICS.payments,
     registers: [registry],
   });
 
@@ -96,35 +75,10 @@ export function paymentRoutes({
             },
             (markDone) =>
               db.transaction(async (trx) => {
-                const reservation = await lockReservation(trx, reservationId);
-                if (!reservation) throw refusals.unknown(reservationId);
-                if (reservation.userId !== claims.sub) throw refusals.foreign();
-                if (reservation.status === 'CONFIRMED') throw refusals.paid();
-                if (reservation.status !== 'HELD') throw refusals.lapsed();
-                const balance = await debitBalance(trx, claims.sub, reservation.price);
-                if (balance === null) {
-                  const current = await trx('wallets').where('user_id', claims.sub).first('balance');
-                  throw refusals.insufficient(reservation.price, Number(current?.balance ?? 0));
-                }
-                const [payment] = await trx('payments')
-                  .insert({ reservation_id: reservationId, user_id: claims.sub, amount: reservation.price })
-                  .returning('id');
-                const paymentId = Number(payment!.id);
-                if (reservation.price > 0) {
-                  await recordLedger(trx, {
-                    userId: claims.sub,
-                    amount: -reservation.price,
-                    kind: 'PAYMENT',
-                    paymentId,
-                  });
-                }
-                await confirmHold(trx, reservation);
-                const response = {
-                  status: 201,
-                  body: { id: paymentId, reservationId, amount: reservation.price, balance },
-                };
+                const paid = await payReservation(trx, claims.sub, reservationId);
+                const response = { status: 201, body: paid.payment };
                 await markDone(trx, response);
-                timeslotId = reservation.timeslotId;
+                timeslotId = paid.timeslotId;
                 return response;
               }),
           );

@@ -1,9 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
 import type { QueueStore } from './store.js';
 import { issueToken, verifyToken, type QueueToken } from './tokens.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 export type QueueStatus =
   | { state: 'WAITING'; position: number; estimatedWaitSeconds: number }
@@ -34,24 +35,21 @@ export class WaitingRoom {
     const { store, registry } = options;
     const counts = () => store.counts(this.now());
     new Gauge({
-      name: 'booking_queue_waiting',
-      help: 'Tokens waiting in the queue',
+      ...SERVICE_METRICS.queueWaiting,
       registers: [registry],
       async collect() {
         this.set((await counts().catch(() => ({ waiting: Number.NaN }))).waiting);
       },
     });
     new Gauge({
-      name: 'booking_queue_active_tokens',
-      help: 'Tokens admitted and not yet used up or expired',
+      ...SERVICE_METRICS.queueActiveTokens,
       registers: [registry],
       async collect() {
         this.set((await counts().catch(() => ({ active: Number.NaN }))).active);
       },
     });
     this.admitted = new Counter({
-      name: 'booking_queue_admitted_total',
-      help: 'Tokens admitted from the queue',
+      ...SERVICE_METRICS.queueAdmitted,
       registers: [registry],
     });
   }

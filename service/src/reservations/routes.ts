@@ -7,22 +7,15 @@ import type { SeatMapCache } from '../catalog/seat-map-cache.js';
 import type { WaitingRoom } from '../queue/waiting-room.js';
 import { queueTokenHeaders, tokenProblems } from '../queue/routes.js';
 import type { SweepTask } from './sweeper.js';
-import {
-  findReservation,
-  holdSeat,
-  lockReservation,
-  releaseHold,
-  seatExists,
-  sweepLapsedHolds,
-} from './queries.js';
+import { cancelHold } from './cancel.js';
+import { findReservation, holdSeat, seatExists, sweepLapsedHolds } from './queries.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 export type HoldCounter = Counter<'result'>;
 
 export function holdCounter(registry: Registry): HoldCounter {
   return new Counter({
-    name: 'booking_holds_total',
-    help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',
-    labelNames: ['result'] as const,
+    ...SERVICE_METRICS.holds,
     registers: [registry],
   });
 }
@@ -140,15 +133,7 @@ export function reservationRoutes({
       },
       handler: async (ctx, { params, headers }) => {
         const { timeslotId } = await ownReservation(headers['queue-token'], params.reservationId);
-        const released = await db.transaction(async (trx) => {
-          const locked = (await lockReservation(trx, params.reservationId))!;
-          if (locked.status === 'CONFIRMED')
-            throw conflict('reservation-confirmed', 'the reservation is paid');
-          if (locked.status === 'EXPIRED')
-            throw conflict('hold-expired', 'the hold lapsed; the seat was released');
-          if (locked.status === 'HELD') await releaseHold(trx, locked, 'CANCELLED');
-          return locked.status === 'HELD';
-        });
+        const released = await db.transaction((trx) => cancelHold(trx, params.reservationId));
         if (released) await seatMaps.invalidate(timeslotId);
         ctx.status = 204;
       },

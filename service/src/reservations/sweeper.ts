@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '@concert-booking/lib';
 
 /** One kind of clean-up: handles up to `batchSize` items per call and says how many it handled. */
 export interface SweepTask {

@@ -5,6 +5,7 @@ import { idempotencyKeyHeader, runIdempotent } from '../payments/idempotency.js'
 import { sendStored } from '../payments/respond.js';
 import { Counter, type Registry } from 'prom-client';
 import { balanceOf, creditWallet } from './queries.js';
+import { SERVICE_METRICS } from '../metrics.js';
 
 /** Largest single charge; keeps any balance far inside bigint and JS-safe integers. */
 export const MAX_CHARGE = 10_000_000;
@@ -14,9 +15,7 @@ const balanceSchema = z.object({ userId: z.number(), balance: z.number() });
 
 export function walletRoutes(db: Knex, idempotencyTtlSeconds: number, registry: Registry): RouteSpec[] {
   const charges = new Counter({
-    name: 'booking_wallet_charges_total',
-    help: 'Wallet charges by result (replayed: answered from an Idempotency-Key)',
-    labelNames: ['result'] as const,
+    ...SERVICE_METRICS.walletCharges,
     registers: [registry],
   });
   return [

@@ -1,0 +1,25 @@
+/**
+ * Metrics one program exposes and another reads (monitoring's rules and dashboard, the drill), by name: the
+ * service and the controller declare them with these names, the readers build their queries from them.
+ */
+export const METRICS = {
+  httpRequestDuration: 'http_request_duration_seconds',
+  dbPoolSize: 'booking_db_pool_size',
+  dbPoolInUse: 'booking_db_pool_in_use',
+  dbPoolWaiting: 'booking_db_pool_waiting',
+  dependencyUp: 'booking_dependency_up',
+  seatMapCacheEnabled: 'booking_seatmap_cache_enabled',
+  seatMapCacheRequests: 'booking_seatmap_cache_requests_total',
+  seatMapDegraded: 'booking_seatmap_degraded_total',
+  scalerDesiredReplicas: 'alertscaler_desired_replicas',
+  scalerCurrentReplicas: 'alertscaler_current_replicas',
+  scalerMaxReplicas: 'alertscaler_max_replicas',
+  scalerMinReplicas: 'alertscaler_min_replicas',
+  scaleOperations: 'alertscaler_scale_operations_total',
+} as const;
+
+/**
+ * The request-latency histogram's bucket edges, in seconds. They include the alert thresholds (0.1, 0.25, 0.5,
+ * 1, 2.5, 5 s) so that quantiles are exact there; the rules refuse a latency objective that is not an edge.
+ */
+export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -1,0 +1,64 @@
+import { LATENCY_BUCKETS, METRICS } from '@concert-booking/lib';
+
+/**
+ * Every metric the service exposes, declared here: name, help, labels (and buckets). The modules that own the
+ * values create them from these (`new Counter({ ...SERVICE_METRICS.holds, registers: [registry] })`); the names
+ * the rules, the dashboard and the drill read come from lib.
+ */
+export const SERVICE_METRICS = {
+  httpRequestDuration: {
+    name: METRICS.httpRequestDuration,
+    help: 'HTTP request latency by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [...LATENCY_BUCKETS],
+  },
+  seatMapCacheEnabled: {
+    name: METRICS.seatMapCacheEnabled,
+    help: 'Whether the seat-map cache is on (1) or every seat map is read from Postgres (0)',
+    // Cluster mode: on only when every worker has it on.
+    aggregator: 'min' as const,
+  },
+  seatMapCacheRequests: {
+    name: METRICS.seatMapCacheRequests,
+    help: 'Seat-map cache lookups by layer and result',
+    labelNames: ['layer', 'result'] as const,
+  },
+  seatMapDegraded: {
+    name: METRICS.seatMapDegraded,
+    help: 'Seat maps served from Postgres because the shared cache failed',
+  },
+  queueWaiting: { name: 'booking_queue_waiting', help: 'Tokens waiting in the queue' },
+  queueActiveTokens: {
+    name: 'booking_queue_active_tokens',
+    help: 'Tokens admitted and not yet used up or expired',
+  },
+  queueAdmitted: { name: 'booking_queue_admitted_total', help: 'Tokens admitted from the queue' },
+  holds: {
+    name: 'booking_holds_total',
+    help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',
+    labelNames: ['result'] as const,
+  },
+  walletCharges: {
+    name: 'booking_wallet_charges_total',
+    help: 'Wallet charges by result (replayed: answered from an Idempotency-Key)',
+    labelNames: ['result'] as const,
+  },
+  payments: {
+    name: 'booking_payments_total',
+    help: 'Payments by result: succeeded, replayed, or the problem slug that refused them',
+    labelNames: ['result'] as const,
+  },
+  dependencyUp: {
+    name: METRICS.dependencyUp,
+    help: 'Whether a dependency answered its readiness check (1) or not (0)',
+    labelNames: ['dependency'] as const,
+  },
+  dbPoolSize: { name: METRICS.dbPoolSize, help: 'Open connections in the Postgres pool' },
+  dbPoolInUse: { name: METRICS.dbPoolInUse, help: 'Pool connections lent to queries' },
+  dbPoolWaiting: { name: METRICS.dbPoolWaiting, help: 'Queries waiting for a pool connection' },
+  workers: {
+    name: 'booking_workers',
+    help: 'Worker processes of the local cluster mode',
+    labelNames: ['state'] as const,
+  },
+};
