@@ -1,6 +1,7 @@
 /**
  * The command lines' shared behaviour: `--help` prints the usage and exits 0 without doing work; an unknown or
  * malformed flag prints one line naming it, then the usage, and exits 64 (EX_USAGE), never a stack trace.
+ * Commands parse inside `runMain` and import their heavy modules only after parsing, so both answers are quick.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -8,6 +9,9 @@ export const EX_USAGE = 64;
 
 /** A flag or argument the user got wrong: exit 64 with the usage. */
 export class UsageError extends Error {}
+
+/** `--help` was asked for: runMain prints the usage and exits 0. */
+export class HelpRequested extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -20,7 +24,7 @@ export interface CommandLine<O extends Options> {
   allowPositionals?: boolean;
 }
 
-function usageText(command: CommandLine<Options>): string {
+export function usageText(command: CommandLine<Options>): string {
   return `usage: ${command.name} ${command.usage.trim()}\n`;
 }
 
@@ -32,32 +36,32 @@ type Config<O extends Options> = {
   allowPositionals: true;
 };
 
-/** Parses argv; on --help or a usage error prints what is due and exits. */
+/** Parses argv; throws HelpRequested on --help and UsageError on an unknown or malformed flag. */
 export function parseCommandLine<O extends Options>(
   command: CommandLine<O>,
   argv: string[],
 ): ReturnType<typeof parseArgs<Config<O>>> {
   const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as WithHelp<O>;
+  // --help wins over anything else on the line, as users expect when they are lost.
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   let parsed: ReturnType<typeof parseArgs<Config<O>>>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (error) {
-    failUsage(command, (error as Error).message);
+    // parseArgs' messages end with a hint to use `--` for positionals, which npm scripts make confusing.
+    const line = (error as Error).message
+      .split('\n')[0]!
+      .replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(line);
   }
   if (!command.allowPositionals && parsed.positionals.length > 0) {
-    failUsage(command, `unexpected argument "${parsed.positionals[0]}"`);
-  }
-  if ((parsed.values as { help?: boolean }).help) {
-    process.stdout.write(usageText(command));
-    process.exit(0);
+    throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
   }
   return parsed;
 }
 
-export function failUsage(command: CommandLine<Options>, message: string): never {
-  // parseArgs' messages end with a hint to use `--` for positionals, which npm scripts make confusing.
-  const line = message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
-  process.stderr.write(`${command.name}: ${line}\n${usageText(command)}`);
+function failUsage(command: CommandLine<Options>, message: string): never {
+  process.stderr.write(`${command.name}: ${message}\n${usageText(command)}`);
   process.exit(EX_USAGE);
 }
 
@@ -69,22 +73,29 @@ export function numberFlag(
     integer = false,
     min = 0,
     exclusiveMin = true,
-  }: { integer?: boolean; min?: number; exclusiveMin?: boolean } = {},
+    max = Infinity,
+  }: { integer?: boolean; min?: number; exclusiveMin?: boolean; max?: number } = {},
 ): number {
   const n = Number(text);
   const low = exclusiveMin ? n > min : n >= min;
-  if (text.trim() === '' || !Number.isFinite(n) || !low || (integer && !Number.isInteger(n))) {
+  if (text.trim() === '' || !Number.isFinite(n) || !low || n > max || (integer && !Number.isInteger(n))) {
     const kind = integer ? 'an integer' : 'a number';
-    throw new UsageError(
-      `--${name} must be ${kind} ${exclusiveMin ? 'above' : 'at least'} ${min}, got "${text}"`,
-    );
+    const range = `${exclusiveMin ? 'above' : 'at least'} ${min}${max < Infinity ? ` and at most ${max}` : ''}`;
+    throw new UsageError(`--${name} must be ${kind} ${range}, got "${text}"`);
   }
   return n;
 }
 
+/** One of `choices` from a flag, or a UsageError naming the flag. */
+export function choiceFlag<C extends string>(name: string, text: string, choices: readonly C[]): C {
+  if (!(choices as readonly string[]).includes(text))
+    throw new UsageError(`--${name} must be ${choices.join(', ')}, got "${text}"`);
+  return text as C;
+}
+
 /**
- * Runs a command's main: a UsageError exits 64 with the usage, any other error prints its message (no stack)
- * and exits 1; otherwise exits with the returned code.
+ * Runs a command's main: --help prints the usage and exits 0, a UsageError exits 64 with the usage, any other
+ * error prints its message (no stack) and exits 1; otherwise exits with the returned code.
  */
 export function runMain<O extends Options>(
   command: CommandLine<O>,
@@ -93,6 +104,10 @@ export function runMain<O extends Options>(
   main().then(
     (code) => process.exit(code ?? 0),
     (error: unknown) => {
+      if (error instanceof HelpRequested) {
+        process.stdout.write(usageText(command as CommandLine<Options>));
+        process.exit(0);
+      }
       if (error instanceof UsageError) failUsage(command as CommandLine<Options>, error.message);
       process.stderr.write(`${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
