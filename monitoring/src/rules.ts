@@ -290,6 +290,30 @@ export function runbookUrl(alertName: string, base: string = DEFAULT_RULE_PARAMS
 }
 
 /**
+ * What a load test must stay within, from the values the alerts use: p90 below the p90 alert's threshold, and
+ * failed requests within the availability objective's error budget (1 - 0.99 = 1%).
+ */
+export function loadTestThresholds(p: RuleParams = DEFAULT_RULE_PARAMS): {
+  p90Ms: number;
+  maxFailedRate: number;
+} {
+  // toFixed: 1 - 0.99 is 0.010000000000000009 in binary floating point.
+  return {
+    p90Ms: p.p90ThresholdSeconds * 1000,
+    maxFailedRate: Number((1 - p.availabilityObjective).toFixed(6)),
+  };
+}
+
+/** loadTestThresholds() as the k6 scripts read them (load/k6/common.ts), set by the cdk8s Jobs and `npm run load -- k6`. */
+export function loadTestThresholdEnv(p: RuleParams = DEFAULT_RULE_PARAMS): {
+  P90_MS: string;
+  MAX_FAILED_RATE: string;
+} {
+  const { p90Ms, maxFailedRate } = loadTestThresholds(p);
+  return { P90_MS: String(p90Ms), MAX_FAILED_RATE: String(maxFailedRate) };
+}
+
+/**
  * Rate of 5xx responses that is 0 rather than absent when no 5xx series exists yet (the service creates a
  * status's series on its first response): `or` adds every non-5xx series multiplied by 0.
  */
