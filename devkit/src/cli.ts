@@ -60,9 +60,33 @@ export function parseCommandLine<O extends Options>(
   return parsed;
 }
 
-function failUsage(command: CommandLine<Options>, message: string): never {
-  process.stderr.write(`${command.name}: ${message}\n${usageText(command)}`);
-  process.exit(EX_USAGE);
+/** Prints what HelpRequested (the usage, exit 0) or UsageError (one line and the usage, exit 64) calls for. */
+function exitIfUsage(command: CommandLine<Options>, error: unknown): void {
+  if (error instanceof HelpRequested) {
+    process.stdout.write(usageText(command));
+    process.exit(0);
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`${command.name}: ${error.message}\n${usageText(command)}`);
+    process.exit(EX_USAGE);
+  }
+}
+
+/**
+ * For a script whose work runs at its top level: parses argv and reads it (`read` may throw UsageError), or
+ * prints the usage or the error and exits. Commands with a main function use runMain instead.
+ */
+export function parseOrExit<O extends Options, T = ReturnType<typeof parseArgs<Config<O>>>>(
+  command: CommandLine<O>,
+  argv: string[],
+  read: (parsed: ReturnType<typeof parseArgs<Config<O>>>) => T = (parsed) => parsed as T,
+): T {
+  try {
+    return read(parseCommandLine(command, argv));
+  } catch (error) {
+    exitIfUsage(command as CommandLine<Options>, error);
+    throw error;
+  }
 }
 
 /** A number from a flag, or a UsageError naming the flag. */
@@ -89,7 +113,9 @@ export function numberFlag(
 /** One of `choices` from a flag, or a UsageError naming the flag. */
 export function choiceFlag<C extends string>(name: string, text: string, choices: readonly C[]): C {
   if (!(choices as readonly string[]).includes(text))
-    throw new UsageError(`--${name} must be ${choices.join(', ')}, got "${text}"`);
+    throw new UsageError(
+      `--${name} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}, got "${text}"`,
+    );
   return text as C;
 }
 
@@ -104,11 +130,7 @@ export function runMain<O extends Options>(
   main().then(
     (code) => process.exit(code ?? 0),
     (error: unknown) => {
-      if (error instanceof HelpRequested) {
-        process.stdout.write(usageText(command as CommandLine<Options>));
-        process.exit(0);
-      }
-      if (error instanceof UsageError) failUsage(command as CommandLine<Options>, error.message);
+      exitIfUsage(command as CommandLine<Options>, error);
       process.stderr.write(`${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     },
