@@ -6,13 +6,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
-import { startController } from '../src/compose.js';
-import { loadControllerConfig } from '../src/config.js';
-import { startTestCluster } from '../../test-support/cluster.js';
-import { payload, postAlerts } from '../test/support/payloads.js';
+import { parseCommandLine, runMain, type CommandLine } from '../../devkit/src/cli.js';
+import type { AlertScalerStatus } from '../src/api/alertscaler.js';
+
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run bench:controller',
+  usage: `   (no flags; BENCH_EPISODES=200 in the environment)
+  Webhook to /scale write through the whole controller on a real kube-apiserver; writes docs/benchmarks.md's section.`,
+  options: {},
+};
 
 const EPISODES = Number(process.env.BENCH_EPISODES ?? 200);
 const NS = 'concert-booking';
@@ -32,6 +34,15 @@ function row(name: string, samples: number[]): string {
 }
 
 async function main(): Promise<void> {
+  // Imported once the command line is known good: --help and a bad flag answer at once.
+  const { CustomObjectsApi, KubeConfig } = await import('@kubernetes/client-node');
+  const { pino } = await import('pino');
+  const { GROUP, PLURAL, VERSION } = await import('../src/api/alertscaler.js');
+  const { startController } = await import('../src/compose.js');
+  const { loadControllerConfig } = await import('../src/config.js');
+  const { startTestCluster } = await import('../../test-support/cluster.js');
+  const { payload, postAlerts } = await import('../test/support/payloads.js');
+  console.error('starting etcd and kube-apiserver...');
   const cluster = await startTestCluster();
   try {
     for (const file of ['00-crds', '01-namespace'])
@@ -105,6 +116,7 @@ async function main(): Promise<void> {
     const up: number[] = [];
     const down: number[] = [];
     for (let i = 0; i < EPISODES; i++) {
+      if (i % 50 === 0) console.error(`episodes ${i}/${EPISODES}...`);
       const startsAt = new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString();
       up.push(await timed('Up', { status: 'firing', fingerprint: `bench-${i}`, startsAt }));
       down.push(await timed('Down', { status: 'resolved', fingerprint: `bench-${i}`, startsAt }));
@@ -158,4 +170,7 @@ ${table}
   }
 }
 
-await main();
+runMain(COMMAND, async () => {
+  parseCommandLine(COMMAND, process.argv.slice(2));
+  await main();
+});

@@ -16,11 +16,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import knexFactory from 'knex';
-import { formatTable, writeReport, type RunReport } from './report.js';
+import { parseOrExit, type CommandLine } from '../../devkit/src/cli.js';
+import type { RunReport } from './report.js';
 import { progressLine, runLoad } from './run.js';
 import { STRATEGIES } from './scenarios.js';
 import { firstFailingStage, loadLabel, peakThroughputStage, ratio, type StageStats } from './stats.js';
+
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run experiments',
+  usage: `   (no flags; DATABASE_URL and REDIS_URL required, EXPERIMENT_STAGE_SECONDS=10, in the environment)
+  The incident document's experiments, one after another (some ten minutes): see docs/experiments.md.`,
+  options: {},
+};
+parseOrExit(COMMAND, process.argv.slice(2));
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { default: knexFactory } = await import('knex');
+const { formatTable, writeReport } = await import('./report.js');
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisBase = process.env.REDIS_URL;

@@ -11,12 +11,25 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import pg from 'pg';
-import { createTestDatabase } from '../../test-support/databases.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
-import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
-import { HOLD_SQL } from '../src/reservations/queries.js';
+import type autocannonTypes from 'autocannon';
+import { parseOrExit, type CommandLine } from '../../devkit/src/cli.js';
+import type { BenchRow } from './rows.js';
+
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run bench:holds',
+  usage: `   (no flags; BENCH_SECONDS=10 BENCH_CONNECTIONS=50 in the environment)
+  Holds per second over HTTP next to the same SQL straight against Postgres, then the lock experiment's strategies.`,
+  options: {},
+};
+parseOrExit(COMMAND, process.argv.slice(2));
+
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { default: autocannon } = await import('autocannon');
+const { default: pg } = await import('pg');
+const { createTestDatabase } = await import('../../test-support/databases.js');
+const { freePort, waitFor } = await import('../../devkit/src/wait.js');
+const { markdownTable, rowFromAutocannon } = await import('./rows.js');
+const { HOLD_SQL } = await import('../src/reservations/queries.js');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -68,6 +81,7 @@ function pgbenchScript(sql: string): string {
 }
 
 async function pgbench(name: string, sql: string): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of pgbench...`);
   const binary = pgbenchBinary()!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-holds-'));
   const script = path.join(dir, 'hold.sql');
@@ -120,6 +134,7 @@ async function pgbench(name: string, sql: string): Promise<void> {
 
 /** The fallback ceiling: CONNECTIONS pg clients in a loop, same SQL, same distinct seats. */
 async function pgLoop(name: string, sql: string): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of queries...`);
   const text = sql.replace(
     /:(\w+)/g,
     (_, variable: string) => `$${['ttl', 'seatId', 'timeslotId', 'userId'].indexOf(variable) + 1}`,
@@ -204,7 +219,8 @@ async function activeTokens(url: string, count: number): Promise<string[]> {
   return tokens;
 }
 
-async function cannon(name: string, options: autocannon.Options, expected: number): Promise<void> {
+async function cannon(name: string, options: autocannonTypes.Options, expected: number): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of load...`);
   const result = await autocannon({ duration: SECONDS, ...options });
   rows.push(rowFromAutocannon(name, result));
   if (result['2xx'] === 0) throw new Error(`${name}: no ${expected} at all`);

@@ -15,14 +15,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import knexFactory from 'knex';
-import { createDatabase } from '../src/db/knex.js';
-import { generateCatalog } from '../src/db/generate.js';
-import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
-import { localServices } from '../../test-support/local-services.js';
-import { spawnService } from '../../test-support/process.js';
-import { freePort, waitFor } from '../../devkit/src/wait.js';
+import { parseOrExit, type CommandLine } from '../../devkit/src/cli.js';
+import type { BenchRow } from './rows.js';
+
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run bench:seatmap',
+  usage: `   (no flags; BENCH_SECONDS=10 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 in the environment)
+  The seat map without index and cache, with the index, cached, and a bare Koa ceiling, on a 1M-seat catalog.`,
+  options: {},
+};
+parseOrExit(COMMAND, process.argv.slice(2));
+
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { default: autocannon } = await import('autocannon');
+const { default: knexFactory } = await import('knex');
+const { createDatabase } = await import('../src/db/knex.js');
+const { generateCatalog } = await import('../src/db/generate.js');
+const { markdownTable, rowFromAutocannon } = await import('./rows.js');
+const { localServices } = await import('../../test-support/local-services.js');
+const { spawnService } = await import('../../test-support/process.js');
+const { freePort, waitFor } = await import('../../devkit/src/wait.js');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -50,9 +62,11 @@ async function prepareCatalog() {
   const [{ count }] = (await db('seats').count({ count: '*' })) as [{ count: string }];
   const expected = VOLUME.concerts * VOLUME.timeslotsPerConcert * VOLUME.seatsPerTimeslot;
   if (Number(count) !== expected) {
-    console.log(`generating ${expected.toLocaleString()} seats (once)...`);
+    console.error(`generating ${expected.toLocaleString()} seats (once)...`);
     await db.raw('truncate concerts cascade');
-    await generateCatalog(db, VOLUME);
+    await generateCatalog(db, VOLUME, (seats, total) =>
+      console.error(`  ${seats.toLocaleString()} of ${total.toLocaleString()} seats`),
+    );
     await db.raw('analyze');
   }
   return db;
@@ -73,6 +87,7 @@ const median = (runs: BenchRow[]) =>
   [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
 
 async function measure(name: string, port: number): Promise<BenchRow> {
+  console.error(`${name}: ${SECONDS} s of load...`);
   let next = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
