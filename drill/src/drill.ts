@@ -10,7 +10,6 @@ import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberFlag, parseCommandLine, runMain, UsageError, type CommandLine } from '../../devkit/src/cli.js';
-import { renderSvg } from '../../load/src/report.js';
 import { localServices } from '../../test-support/local-services.js';
 import { choosePeak, formatStep, measureRamp } from './calibration.js';
 import { drillChartSpec } from './chart.js';
@@ -163,6 +162,8 @@ async function writeOutputs(record: DrillRecord, options: DrillOptions): Promise
   const base = resolve(ROOT, options.out);
   mkdirSync(dirname(base), { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
+  // vega only now: `npm run drill -- --help` stays quick.
+  const { renderSvg } = await import('../../load/src/report.js');
   for (const scenario of record.scenarios) {
     const title = `drill "${scenario.name}": ${scenario.settings.peakVus} VUs at the peak, workers capped at ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
     writeFileSync(`${base}-${scenario.name}.svg`, await renderSvg(drillChartSpec(scenario, title)));
@@ -258,7 +259,8 @@ const succeeded = (record: DrillRecord, options: Omit<DrillOptions, 'log'>) =>
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   runMain(COMMAND, async () => {
     const options = parseDrillArgs(process.argv.slice(2));
-    const record = await runDrill({ ...options, log: (line) => console.log(line) });
+    // Stages, timeline and scorecard as they come, on stderr; the record is in <out>.json.
+    const record = await runDrill({ ...options, log: (line) => console.error(line) });
     return succeeded(record, options) ? 0 : 1;
   });
 }
