@@ -320,6 +320,27 @@ describe('scripts run through the layer', () => {
     });
   });
 
+  test("Node's globals are not there, as in k6", async () => {
+    const result = await run(`
+      ${once}
+      export default function () { console.log(['globals', typeof process, typeof Buffer, typeof fetch, typeof setImmediate].join(' ')); }
+    `);
+    expect(result.exitCode).toBe(0);
+    expect(result.log).toContain('globals undefined undefined undefined undefined');
+  });
+
+  test('a VU that dies (an uncaught error in a timer) ends the run with 107, naming the error', async () => {
+    const result = await run(`
+      import { sleep } from 'k6';
+      export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 100 } } };
+      export default function () { setTimeout(() => { throw new Error('boom in a timer'); }, 0); sleep(0.01); }
+    `);
+    expect(result).toMatchObject({
+      exitCode: K6_EXIT.scriptException,
+      error: expect.stringContaining('boom in a timer'),
+    });
+  });
+
   test('requests in the init context are refused, as k6 refuses them', async () => {
     const result = await run(`
       import http from 'k6/http';

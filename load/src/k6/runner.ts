@@ -53,17 +53,21 @@ export async function runK6Script(options: K6RunOptions): Promise<K6RunResult> {
   const abort = new AbortController();
   let fatal: string | undefined;
   let iterationErrors = 0;
+  /** Ends the run at once (interrupting every VU) with exit 107 and `message`. */
+  function stopRun(message: string): void {
+    if (fatal) return;
+    fatal = message;
+    abort.abort();
+  }
   const events = {
     store,
     log: options.log,
     scriptError(message: string, unsupported: boolean) {
       options.log(`ERROR in an iteration: ${message}`);
       iterationErrors++;
-      if (unsupported && !fatal) {
-        fatal = message;
-        abort.abort();
-      }
+      if (unsupported) stopRun(message);
     },
+    lost: stopRun,
   };
   const counters = new SharedArrayBuffer(64 * Int32Array.BYTES_PER_ELEMENT);
   let bundleUrl: URL;

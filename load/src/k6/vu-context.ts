@@ -43,6 +43,13 @@ export const vu = {
   groups: [] as string[],
 };
 
+/** Kept for the VU loop: scripts do not see it (below). */
+export const nextTick: (fn: () => void) => void = setImmediate;
+
+// k6 has no Node globals: a script that used them would pass here and fail in k6.
+for (const name of ['process', 'Buffer', 'global', 'fetch', 'setImmediate', 'clearImmediate'])
+  Object.defineProperty(globalThis, name, { value: undefined, configurable: true });
+
 const globals = globalThis as unknown as { __ENV: Record<string, string>; __VU: number; __ITER: number };
 globals.__ENV = { ...data.env };
 globals.__VU = data.vu;

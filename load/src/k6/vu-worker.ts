@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Gate, type Assignment, type InitResult, type ToVu } from './protocol.js';
 import { strict, UnsupportedK6Api } from './unsupported.js';
-import { counters, enterScenario, gate, IterationInterrupted, post, vu } from './vu-context.js';
+import { counters, enterScenario, gate, IterationInterrupted, nextTick, post, vu } from './vu-context.js';
 
 type ScriptModule = Record<string, unknown>;
 
@@ -47,7 +47,7 @@ function runIterations(script: ScriptModule, assignment: Assignment, data: unkno
     vu.iterationInInstance++;
     iterationsByScenario.set(assignment.scenario, ++vu.iterationInScenario);
     // Back to the event loop between iterations, so the runner's messages are read.
-    setImmediate(next);
+    nextTick(next);
   };
   next();
 }

@@ -25,6 +25,8 @@ export interface VuEvents {
   scriptError(message: string, unsupported: boolean): void;
   /** Script output (console.*) and warnings. */
   log(line: string): void;
+  /** The worker died outside a lifecycle call (an uncaught error, an exit): the run cannot go on. */
+  lost(message: string): void;
 }
 
 /** k6 spells response header names canonically (`Content-Type`); fetch lowercases them. */
@@ -47,6 +49,7 @@ export class Vu {
   private readonly inFlight = new Set<AbortController>();
   private pending?: { resolve(value: unknown): void; reject(error: Error): void };
   private onStopped?: () => void;
+  private isLost = false;
   /** Resolves with init's result once the script's init code ran here. */
   readonly ready: Promise<InitResult>;
 
@@ -77,9 +80,18 @@ export class Vu {
       this.pending = { resolve: resolve as (value: unknown) => void, reject };
     });
     this.worker.on('message', (message: FromVu) => this.receive(message));
-    // An exception the worker did not catch: the script's init code threw.
-    this.worker.on('error', (error) => this.settle(undefined, new ScriptError(error.message, false)));
-    this.worker.on('exit', () => this.settle(undefined, new ScriptError(`VU ${id} exited`, false)));
+    // An exception the worker did not catch (the script's init code threw), or an exit: 'exit' follows 'error'.
+    this.worker.once('error', (error) => this.lose(error.message));
+    this.worker.once('exit', (code) => this.lose(`VU ${id} exited (code ${code})`));
+  }
+
+  private lose(message: string): void {
+    if (this.isLost) return;
+    this.isLost = true;
+    if (this.pending) this.settle(undefined, new ScriptError(message, false));
+    else this.events.lost(message);
+    // A scenario waiting for this VU to leave must not wait forever.
+    this.onStopped?.();
   }
 
   private settle(value: unknown, error?: Error): void {
@@ -207,7 +219,7 @@ export class Vu {
   }
 
   async terminate(): Promise<void> {
-    this.worker.removeAllListeners('exit');
+    this.isLost = true;
     this.replies.close();
     await this.worker.terminate();
   }
