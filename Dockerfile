@@ -9,6 +9,9 @@
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# Unset for most builds; set where the registry is reached through a TLS proxy with its own CA (the local
+# cluster's scripts/cluster-images.sh mounts that bundle into the build).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -17,6 +20,7 @@ COPY . .
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

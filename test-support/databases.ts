@@ -47,3 +47,12 @@ export async function createTestDatabase(
     },
   };
 }
+
+/** How many sessions of this database wait for a lock: tests order concurrent work with row locks. */
+export async function sessionsWaitingOnLocks(db: Knex): Promise<number> {
+  const { rows } = await db.raw<{ rows: { waiting: string }[] }>(
+    `select count(*) as waiting from pg_stat_activity
+     where datname = current_database() and wait_event_type = 'Lock'`,
+  );
+  return Number(rows[0]!.waiting);
+}

@@ -9,7 +9,12 @@ import type { V1PodSpec } from '@kubernetes/client-node';
 import { k8s } from 'cdk8s-plus-33';
 import { buildBundle, REPO_ROOT } from '../main.js';
 import { Bundle, GENERATED_HEADER } from '../src/bundle.js';
-import { loadMonitoringFiles } from '../src/monitoring-files.js';
+import {
+  FALLBACK_ALERTMANAGER_CONFIG,
+  FALLBACK_RULES,
+  loadMonitoringFiles,
+  type MonitoringFiles,
+} from '../src/monitoring-files.js';
 import { MONITORING_FILES } from '../src/names.js';
 import { defaultValues } from '../src/values.js';
 import { allObjects, bundleFiles, type Obj } from './support.js';
@@ -33,6 +38,7 @@ describe('charts/ is what `npm run synth` produces', () => {
     const fresh = mkdtempSync(join(tmpdir(), 'charts-'));
     buildBundle(defaultValues(), loadMonitoringFiles(REPO_ROOT)).synth(fresh);
     const expected = listFiles(fresh);
+    expect(expected).toContain('00-crds.k8s.yaml');
     expect(listFiles(chartsDir)).toEqual(expected);
     // On failure: run `npm run synth` and commit charts/.
     for (const file of expected) {
@@ -72,8 +78,8 @@ describe('charts/ is what `npm run synth` produces', () => {
     for (const file of first) expect(readFileSync(join(out, file), 'utf8')).toBe(again.get(file));
   });
 
-  test('the monitoring ConfigMaps carry monitoring/generated/ verbatim (or a placeholder when absent)', () => {
-    const monitoring = loadMonitoringFiles(REPO_ROOT);
+  /** The two monitoring ConfigMaps' files, from a bundle built with `monitoring`. */
+  const monitoringData = (monitoring: MonitoringFiles) => {
     const objects = allObjects(defaultValues(), monitoring);
     const data = (name: string) =>
       (
@@ -81,16 +87,28 @@ describe('charts/ is what `npm run synth` produces', () => {
           data: Record<string, string>;
         }
       ).data;
-    expect(data('prometheus-rules')['booking.rules.yml']).toBe(monitoring.rules);
-    expect(data('alertmanager-config')['alertmanager.yml']).toBe(monitoring.alertmanagerConfig);
-    for (const [key, path] of Object.entries(MONITORING_FILES)) {
-      if (existsSync(join(REPO_ROOT, path))) {
-        expect(monitoring.missing).not.toContain(path);
-        expect(key === 'rules' ? monitoring.rules : monitoring.alertmanagerConfig).toBe(
-          readFileSync(join(REPO_ROOT, path), 'utf8'),
-        );
-      }
-    }
+    return {
+      rules: data('prometheus-rules')['booking.rules.yml'],
+      alertmanager: data('alertmanager-config')['alertmanager.yml'],
+    };
+  };
+
+  test('the monitoring ConfigMaps carry the committed monitoring/generated/ verbatim', () => {
+    const monitoring = loadMonitoringFiles(REPO_ROOT);
+    expect(monitoring.missing).toEqual([]);
+    expect(monitoringData(monitoring)).toEqual({
+      rules: readFileSync(join(REPO_ROOT, MONITORING_FILES.rules), 'utf8'),
+      alertmanager: readFileSync(join(REPO_ROOT, MONITORING_FILES.alertmanager), 'utf8'),
+    });
+  });
+
+  test('before monitoring/generated/ exists, the ConfigMaps carry placeholders and say so', () => {
+    const monitoring = loadMonitoringFiles(mkdtempSync(join(tmpdir(), 'no-monitoring-')));
+    expect(monitoring.missing).toEqual([MONITORING_FILES.rules, MONITORING_FILES.alertmanager]);
+    expect(monitoringData(monitoring)).toEqual({
+      rules: FALLBACK_RULES,
+      alertmanager: FALLBACK_ALERTMANAGER_CONFIG,
+    });
   });
 
   test('a chart is one add() call; cluster-scoped charts get no namespace; empty charts write no file', () => {

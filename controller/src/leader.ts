@@ -1,4 +1,5 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { httpCode } from './kube-errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -51,8 +52,6 @@ export function mayAcquire(
   if (!record.holderIdentity || record.holderIdentity === identity) return true;
   return nowMs - observedAtMs > (record.leaseDurationSeconds ?? 0) * 1000;
 }
-
-const httpCode = (error: unknown) => (error as { code?: number }).code;
 
 export class LeaderElector {
   private leading = false;

@@ -8,10 +8,22 @@
  * - Where util-linux's `setpriv` exists, a child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), so
  *   even a SIGKILLed command leaves no child running.
  * - `ProcessGroup.interruptible()` stops everything on SIGINT, SIGTERM and SIGHUP and exits 128+signal.
- * Used by the tests, benches, tools, experiments and drills; never by runtime code.
+ * - Daemons (`daemon: { pidFile }`) outlive the command that started them (the local cluster's servers): no
+ *   parent-death signal, output to the log file only, a pid file; `stopDaemon` stops one from that pid file
+ *   with the same SIGTERM-then-SIGKILL steps.
+ * Used by the tests, benches, tools, experiments, drills and the local cluster; never by runtime code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { waitFor } from './wait.js';
 
@@ -37,6 +49,13 @@ export interface ProcessSpec {
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL; default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * Outlive this process: no parent-death signal, stdout and stderr go to `logFile` (required) only, and the
+   * pid goes to `pidFile` for `stopDaemon`.
+   */
+  daemon?: { pidFile: string };
+  /** Written to the child's stdin, which is then closed (default: no stdin). */
+  stdin?: string;
 }
 
 export interface ExitStatus {
@@ -110,6 +129,25 @@ export function descendantsOf(root: number): number[] {
   return found;
 }
 
+/** Field 22 of /proc/PID/stat (clock ticks after boot): with the pid, it names one process for good. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last `limit` characters of a file ('' when it cannot be read). */
+export function fileTail(path: string, limit = OUTPUT_LIMIT): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-limit);
+  } catch {
+    return '';
+  }
+}
+
 function signalQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
@@ -128,27 +166,38 @@ async function isReady(check: ReadyCheck, managed: ManagedProcess): Promise<bool
 /** Spawns one process (not waiting for readiness). */
 export function spawnProcess(spec: ProcessSpec): ManagedProcess {
   const args = spec.args ?? [];
-  const [command, argv] = hasSetpriv()
-    ? ['setpriv', ['--pdeathsig', 'TERM', '--', spec.command, ...args]]
-    : [spec.command, [...args]];
+  const { daemon, logFile } = spec;
+  if (daemon && !logFile) throw new Error(`${spec.name}: a daemon needs a logFile`);
+  const [command, argv] =
+    hasSetpriv() && !daemon
+      ? ['setpriv', ['--pdeathsig', 'TERM', '--', spec.command, ...args]]
+      : [spec.command, [...args]];
   const base = spec.inheritEnv
     ? process.env
     : { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
+  const logFd = daemon ? openSync(logFile!, 'a') : undefined;
   const child = spawn(command, argv, {
     cwd: spec.cwd,
     env: { ...base, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', logFd ?? 'pipe', logFd ?? 'pipe'],
     detached: true, // a process group of its own: see stop()
     uid: spec.uid,
     gid: spec.gid,
   });
+  child.stdin?.end(spec.stdin);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-OUTPUT_LIMIT);
-    if (spec.logFile) appendFileSync(spec.logFile, chunk);
+    if (logFile) appendFileSync(logFile, chunk);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  if (logFd === undefined) {
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+  } else {
+    closeSync(logFd);
+    child.unref();
+    if (child.pid) writeFileSync(daemon!.pidFile, `${child.pid} ${startTimeOf(child.pid)}\n`);
+  }
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('error', (error) => {
@@ -163,7 +212,7 @@ export function spawnProcess(spec: ProcessSpec): ManagedProcess {
     name: spec.name,
     pid,
     child,
-    output: () => output,
+    output: () => (daemon ? fileTail(logFile!) : output),
     running: () => status === undefined && pid > 0,
     exited,
     stop: () =>
@@ -215,6 +264,33 @@ export async function waitReady(managed: ManagedProcess, spec: ProcessSpec): Pro
 /** Spawns and waits until it is ready. */
 export async function startProcess(spec: ProcessSpec): Promise<ManagedProcess> {
   return waitReady(spawnProcess(spec), spec);
+}
+
+/** The daemon a pid file names, if it still runs (a pid reused by another process does not count). */
+export function daemonPid(pidFile: string): number | undefined {
+  const [pid, startTime] = fileTail(pidFile).trim().split(' ');
+  const number = Number(pid);
+  if (!Number.isInteger(number) || number <= 0) return undefined;
+  return startTimeOf(number) === startTime ? number : undefined;
+}
+
+/**
+ * Stops the daemon of a pid file as `ManagedProcess.stop` stops a child: SIGTERM, SIGKILL to its group
+ * after `stopTimeoutMs`, then SIGKILL to any descendant left. Removes the pid file. Resolves false when
+ * nothing was running.
+ */
+export async function stopDaemon(pidFile: string, stopTimeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<boolean> {
+  const pid = daemonPid(pidFile);
+  rmSync(pidFile, { force: true });
+  if (pid === undefined) return false;
+  const descendants = descendantsOf(pid);
+  signalQuietly(pid, 'SIGTERM');
+  await waitFor(async () => !isAlive(pid), stopTimeoutMs).catch(() => undefined);
+  signalQuietly(-pid, 'SIGKILL');
+  signalQuietly(pid, 'SIGKILL');
+  for (const left of descendants.filter(isAlive)) signalQuietly(left, 'SIGKILL');
+  await waitFor(async () => !isAlive(pid), 5_000).catch(() => undefined);
+  return true;
 }
 
 const INTERRUPTS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;

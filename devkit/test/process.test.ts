@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  daemonPid,
   descendantsOf,
   isAlive,
   ProcessGroup,
   ProcessStartError,
   spawnProcess,
   startProcess,
+  stopDaemon,
 } from '../src/process.js';
 import { freePort, waitFor } from '../src/wait.js';
 
@@ -128,5 +130,60 @@ describe('a command using the harness', () => {
     process.kill(command.pid, 'SIGKILL');
     await command.exited;
     await waitFor(async () => !isAlive(childPid), 5_000, 'the orphan to get its parent-death signal');
+  });
+});
+
+describe('daemons', () => {
+  it('outlive the command that started them, and stopDaemon stops them from the pid file', async () => {
+    const pidFile = join(dir, 'daemon.pid');
+    const logFile = join(dir, 'daemon.log');
+    const port = await freePort();
+    // A short-lived command starts the daemon and exits, as `npm run cluster -- up` does.
+    const starter = spawnProcess({
+      name: 'starter',
+      command: process.execPath,
+      args: [
+        '--import',
+        'tsx',
+        '-e',
+        `const { startProcess } = await import(${JSON.stringify(join(ROOT, 'devkit/src/process.ts'))});
+         await startProcess({
+           name: 'daemon', command: process.execPath,
+           args: ['-e', "require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1', () => console.log('serving'));"
+             + "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); })"],
+           logFile: ${JSON.stringify(logFile)}, daemon: { pidFile: ${JSON.stringify(pidFile)} },
+           ready: { url: 'http://127.0.0.1:${port}/' },
+         });`,
+      ],
+      cwd: ROOT,
+      inheritEnv: true,
+    });
+    expect((await starter.exited).code).toBe(0);
+    const pid = daemonPid(pidFile);
+    expect(pid).toBeDefined();
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
+    expect(await stopDaemon(pidFile)).toBe(true);
+    expect(isAlive(pid!)).toBe(false);
+    expect(readFileSync(logFile, 'utf8')).toBe('serving\ngot SIGTERM\n');
+    expect(await stopDaemon(pidFile)).toBe(false);
+  });
+
+  it('get SIGKILL when SIGTERM is not enough, and a reused pid is not theirs', async () => {
+    const pidFile = join(dir, 'stubborn.pid');
+    const stubborn = spawnProcess({
+      name: 'stubborn',
+      ...node(
+        `process.on('SIGTERM', () => console.log('ignored')); console.log('ready'); setInterval(() => {}, 1000)`,
+      ),
+      logFile: join(dir, 'stubborn.log'),
+      daemon: { pidFile },
+    });
+    await waitFor(async () => stubborn.output() === 'ready\n', 5_000);
+    const started = Date.now();
+    expect(await stopDaemon(pidFile, 500)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await stubborn.exited).signal).toBe('SIGKILL');
+    writeFileSync(pidFile, `${process.pid} 0\n`);
+    expect(daemonPid(pidFile)).toBeUndefined();
   });
 });

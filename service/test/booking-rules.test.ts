@@ -5,7 +5,12 @@ import {
   type AdmissionPolicy,
 } from '../src/queue/admission.js';
 import { issueToken, verifyToken } from '../src/queue/tokens.js';
-import { decideIdempotency, type StoredKey } from '../src/payments/idempotency.js';
+import {
+  decideIdempotency,
+  idempotencyKeyHeader,
+  requestHash,
+  type StoredKey,
+} from '../src/payments/idempotency.js';
 
 const policy: AdmissionPolicy = { perInterval: 100, intervalMs: 1_000, maxActive: 1_000 };
 
@@ -94,5 +99,26 @@ describe('idempotency rules', () => {
     ['expired, another request', 'take-over', key({ expiresAt: now - 1 }), 'h2'],
   ])('%s -> %s', (_case, decision, existing, hash) => {
     expect(decideIdempotency(existing, hash, now)).toBe(decision);
+  });
+});
+
+describe('the Idempotency-Key header', () => {
+  test.each<[string, string | undefined, boolean]>([
+    ['absent', undefined, true],
+    ['printable ASCII', 'pay-42_x.Y~!', true],
+    ['255 characters', 'k'.repeat(255), true],
+    ['empty', '', false],
+    ['256 characters', 'k'.repeat(256), false],
+    ['with a space', 'pay 42', false],
+    ['with a control character', 'pay\x7f', false],
+    ['non-ASCII', 'paŷ', false],
+  ])('%s: accepted %s', (_name, value, accepted) => {
+    expect(idempotencyKeyHeader.safeParse(value).success).toBe(accepted);
+  });
+
+  test('a request is hashed by its JSON: equal bodies share a hash, others do not', () => {
+    expect(requestHash({ amount: 5 })).toBe(requestHash({ amount: 5 }));
+    expect(requestHash({ amount: 5 })).not.toBe(requestHash({ amount: 6 }));
+    expect(requestHash({ amount: 5 })).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -1,8 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
+import {
+  createTestDatabase,
+  sessionsWaitingOnLocks,
+  sharedRedisUrl,
+  type TestDatabase,
+} from '../../test-support/databases.js';
 import { spawnService } from '../../test-support/process.js';
 import { PrivatePostgres } from '../../test-support/servers.js';
 import { freePort, waitFor } from '../../devkit/src/wait.js';
@@ -22,22 +28,28 @@ describe('configuration', () => {
     [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ])('%p is refused, naming %s', (env, variable) => {
-    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable}: `));
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
+      new RegExp(`^invalid configuration: ${variable}: `),
+    );
   });
 
-  test('defaults describe the embedded mode', () => {
-    const config = loadConfig({});
+  test('without DATABASE_URL it refuses to start unless the embedded PostgreSQL is asked for', () => {
+    expect(() => loadConfig({})).toThrow(/^invalid configuration: DATABASE_URL: required/);
+    const config = loadConfig({ EMBEDDED_POSTGRES: 'true' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SEED_DEMO_DATA).toBe(true);
     expect(config.HOST).toBe('127.0.0.1');
     expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c' }).SEED_DEMO_DATA).toBe(false);
   });
 
-  test('a bad variable stops start-up with a message naming it', async () => {
-    const service = spawnService({ PORT: 'eighty' });
+  test.each([
+    [{ PORT: 'eighty', DATABASE_URL: 'postgres://a@b/c' }, 'PORT'],
+    [{}, 'DATABASE_URL'],
+  ])('%p stops start-up with exit code 78 and a message naming %s', async (env, variable) => {
+    const service = spawnService(env);
     const { code } = await service.exited;
     expect(code).toBe(78);
-    expect(service.output()).toContain('invalid configuration: PORT');
+    expect(service.output()).toContain(`invalid configuration: ${variable}`);
   });
 });
 
@@ -57,7 +69,7 @@ describe('readiness follows Postgres', () => {
   });
 
   test('readyz fails while Postgres is down and recovers after it restarts, without restarting the service', async () => {
-    const running = await startTestService({ DATABASE_URL: database.url });
+    const running = await startTestService({ DATABASE_URL: database.url, SEATMAP_CACHE_ENABLED: 'false' });
     try {
       const readyz = async () => {
         const response = await fetch(`${running.url}/readyz`);
@@ -72,6 +84,14 @@ describe('readiness follows Postgres', () => {
       expect(down.status).toBe(503);
       expect(down.body.checks.postgres.ok).toBe(false);
       expect((await fetch(`${running.url}/livez`)).status).toBe(200);
+      // A query is answered, not left hanging: a problem+json 5xx naming no internals.
+      const query = await fetch(`${running.url}/v1/timeslots/1/seats`);
+      expect(query.status).toBeGreaterThanOrEqual(500);
+      expect(query.headers.get('content-type')).toBe('application/problem+json');
+      expect(await query.json()).toMatchObject({
+        status: query.status,
+        type: expect.stringMatching(/^\/problems\//),
+      });
 
       await postgres.start();
       await waitFor(async () => (await readyz()).status === 200, 20_000, 'readyz after the restart');
@@ -109,11 +129,27 @@ describe('SIGTERM', () => {
     // fast the machine: two block in Postgres, the rest wait for a pool connection.
     const lock = await database.db.transaction();
     await lock.raw('lock table seats in access exclusive mode');
-    const requests = Array.from({ length: 150 }, (_, i) =>
-      fetch(`${base}/v1/timeslots/${(i % 4) + 1}/seats`).then(async (r) => ({
-        status: r.status,
-        seats: ((await r.json()) as { seats?: unknown[] }).seats?.length,
-      })),
+    // Keep-alive connections, so the answer's Connection header is the service's choice.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 150 });
+    const requests = Array.from(
+      { length: 150 },
+      (_, i) =>
+        new Promise<{ status?: number; connection?: string; seats?: number }>((resolve, reject) => {
+          http
+            .get(`${base}/v1/timeslots/${(i % 4) + 1}/seats`, { agent }, (response) => {
+              const chunks: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => chunks.push(chunk));
+              response.on('end', () =>
+                resolve({
+                  status: response.statusCode,
+                  connection: response.headers.connection,
+                  seats: (JSON.parse(Buffer.concat(chunks).toString()) as { seats?: unknown[] }).seats
+                    ?.length,
+                }),
+              );
+            })
+            .on('error', reject);
+        }),
     );
     try {
       await waitFor(
@@ -132,13 +168,81 @@ describe('SIGTERM', () => {
     }
 
     const results = await Promise.all(requests);
+    agent.destroy();
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     expect(results.every((r) => r.seats === 3_000)).toBe(true);
+    // Answered during the drain: every keep-alive client is told to reconnect elsewhere.
+    expect(new Set(results.map((r) => r.connection))).toEqual(new Set(['close']));
     const { code } = await service.exited;
     expect(code).toBe(0);
     expect(service.output()).toContain('"clean":true');
     // And it is really gone: new connections are refused.
     await expect(fetch(`${base}/livez`)).rejects.toThrow();
+  });
+});
+
+describe('draining and a full pool', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 });
+  });
+  afterAll(async () => database?.drop());
+
+  test('while draining, /readyz is 503 "draining" and every answer asks the client to close', async () => {
+    const running = await startTestService({ DATABASE_URL: database.url });
+    try {
+      const before = await fetch(`${running.url}/readyz`);
+      expect(before.status).toBe(200);
+      running.service.lifecycle.draining = true; // what drain() does first on SIGTERM
+      const readyz = await new Promise<http.IncomingMessage & { body?: string }>((resolve, reject) => {
+        http
+          .get(`${running.url}/readyz`, (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            response.on('end', () => resolve(Object.assign(response, { body })));
+          })
+          .on('error', reject);
+      });
+      expect(readyz.statusCode).toBe(503);
+      expect(readyz.headers.connection).toBe('close');
+      expect(JSON.parse(readyz.body!)).toMatchObject({
+        status: 'draining',
+        checks: { postgres: { ok: true } },
+      });
+    } finally {
+      await running.close();
+    }
+  });
+
+  test('a request that finds every pool connection busy past the acquire timeout is a 503 with Retry-After', async () => {
+    const running = await startTestService({
+      DATABASE_URL: database.url,
+      SEATMAP_CACHE_ENABLED: 'false',
+      DB_POOL_MAX: '1',
+      DB_ACQUIRE_TIMEOUT_MS: '300',
+    });
+    const lock = await database.db.transaction();
+    try {
+      await lock.raw('lock table seats in access exclusive mode');
+      // The pool's only connection waits on the lock with the first request...
+      const first = fetch(`${running.url}/v1/timeslots/1/seats`);
+      await waitFor(
+        async () => (await sessionsWaitingOnLocks(database.db)) === 1,
+        20_000,
+        'the first request to hold the only connection',
+      );
+      // ...so the second gets none in time.
+      const second = await fetch(`${running.url}/v1/timeslots/1/seats`);
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(second.headers.get('content-type')).toBe('application/problem+json');
+      expect(await second.json()).toMatchObject({ status: 503, type: '/problems/database-busy' });
+      await lock.commit();
+      expect((await first).status).toBe(200);
+    } finally {
+      await lock.rollback().catch(() => undefined);
+      await running.close();
+    }
   });
 });
 

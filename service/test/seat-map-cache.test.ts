@@ -1,11 +1,12 @@
 import { Registry } from 'prom-client';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
+import { LocalBus, MemoryStore } from '../src/cache/store.js';
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { findSeatMap } from '../src/catalog/queries.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, sharedRedisUrl, type TestDatabase } from '../../test-support/databases.js';
 import { PrivateRedis } from '../../test-support/servers.js';
-import { waitFor } from '../../devkit/src/wait.js';
+import { freePort, waitFor } from '../../devkit/src/wait.js';
 import { startTestService } from '../../test-support/service.js';
 
 const logger = createLogger('silent');
@@ -16,35 +17,52 @@ beforeAll(async () => {
 });
 afterAll(async () => database?.drop());
 
-/** A cache over the real database and a real Redis, counting the queries it sends to Postgres. */
-function countingCache(redis: Redis, prefix = '') {
+/**
+ * A cache over the real database and a real Redis, counting the queries it sends to Postgres. The memory
+ * layer outlives every test, so only an invalidation (never an expiry) can make a replica read again.
+ * `beforeLoadReturns` lets a test act while a query is in flight.
+ */
+function countingCache(
+  redis: Redis,
+  prefix = '',
+  options: { enabled?: boolean; memoryTtlMs?: number; beforeLoadReturns?: () => Promise<void> } = {},
+) {
   const registry = new Registry();
   const counter = { queries: 0 };
   const bus = new RedisBus(redis, logger);
   const cache = new SeatMapCache({
-    enabled: true,
+    enabled: options.enabled ?? true,
     store: new RedisStore(redis),
     bus,
     load: async (timeslotId) => {
       counter.queries++;
       const seatMap = await findSeatMap(database.db, timeslotId);
+      await options.beforeLoadReturns?.();
       return seatMap && Buffer.from(JSON.stringify({ ...seatMap, prefix }));
     },
     ttlSeconds: 60,
-    memoryTtlMs: 5_000,
+    memoryTtlMs: options.memoryTtlMs ?? 10 * 60_000,
     registry,
     logger,
   });
+  const degraded = async () =>
+    (await registry.getSingleMetric('booking_seatmap_degraded_total')!.get()).values[0]?.value ?? 0;
   const metric = async (layer: string, result: string) => {
     const values = (await registry.getSingleMetric('booking_seatmap_cache_requests_total')!.get()).values;
     return values.find((v) => v.labels.layer === layer && v.labels.result === result)?.value ?? 0;
   };
-  const close = async () => {
+  opened.push(async () => {
     cache.close();
     await bus.close();
-  };
-  return { cache, counter, metric, close };
+  });
+  return { cache, counter, metric, degraded };
 }
+
+/** Closed after each test, passed or failed: a failed test leaves no subscriber behind. */
+const opened: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of opened.splice(0)) await close();
+});
 
 describe('seat-map cache against real Redis and Postgres', () => {
   let redis: Redis;
@@ -58,17 +76,19 @@ describe('seat-map cache against real Redis and Postgres', () => {
   afterAll(() => redis.disconnect());
 
   test('a miss reads Postgres once and fills Redis; then memory serves without Redis or Postgres', async () => {
-    const { cache, counter, metric, close } = countingCache(redis);
+    const { cache, counter, metric } = countingCache(redis);
     const first = await cache.get(1);
     expect(counter.queries).toBe(1);
+    expect(await metric('memory', 'miss')).toBe(1);
     expect(await metric('redis', 'miss')).toBe(1);
+    expect(await metric('redis', 'hit')).toBe(0);
+    expect(await redis.ttl(seatMapKey(1))).toBeGreaterThan(50); // ttlSeconds: 60
     const stored = await redis.getBuffer(seatMapKey(1));
     expect(stored?.equals(first!.body)).toBe(true);
     const second = await cache.get(1);
     expect(second!.etag).toBe(first!.etag);
     expect(counter.queries).toBe(1);
     expect(await metric('memory', 'hit')).toBe(1);
-    await close();
   });
 
   test('a second replica is served from Redis without querying Postgres', async () => {
@@ -79,16 +99,13 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(b.counter.queries).toBe(0);
     expect(await b.metric('redis', 'hit')).toBe(1);
     expect(JSON.parse(fromRedis!.body.toString()).timeslotId).toBe(2);
-    await a.close();
-    await b.close();
   });
 
   test('100 concurrent misses send one query (single flight)', async () => {
-    const { cache, counter, close } = countingCache(redis);
+    const { cache, counter } = countingCache(redis);
     const results = await Promise.all(Array.from({ length: 100 }, () => cache.get(3)));
     expect(counter.queries).toBe(1);
     expect(new Set(results.map((r) => r!.etag)).size).toBe(1);
-    await close();
   });
 
   test('an invalidation on one replica clears Redis and every replica’s memory layer', async () => {
@@ -96,29 +113,137 @@ describe('seat-map cache against real Redis and Postgres', () => {
     const b = countingCache(redis, 'b');
     await a.cache.get(1);
     await b.cache.get(1); // b: Redis hit, now in b's memory
+    expect(b.counter.queries).toBe(0);
     await database.db('seats').where({ timeslot_id: 1, number: 7 }).update({ status: 'SOLD' });
     await a.cache.invalidate(1);
     expect(await redis.exists(seatMapKey(1))).toBe(0);
-    // b hears the invalidation over pub/sub and reloads from Postgres.
-    await waitFor(
-      async () => {
-        const fresh = JSON.parse((await b.cache.get(1))!.body.toString());
-        return fresh.seats.find((s: { number: number }) => s.number === 7).status === 'SOLD';
+    // b hears the invalidation over pub/sub (its memory copy would live for minutes) and reads Postgres once.
+    const seatSeven = async () =>
+      JSON.parse((await b.cache.get(1))!.body.toString()).seats.find(
+        (s: { number: number }) => s.number === 7,
+      ).status as string;
+    await waitFor(async () => (await seatSeven()) === 'SOLD', 5_000, 'replica b to see the sold seat');
+    expect(b.counter.queries).toBe(1);
+    expect(await seatSeven()).toBe('SOLD');
+    expect(b.counter.queries).toBe(1);
+  });
+
+  test('a fill that raced an invalidation writes neither Redis nor memory', async () => {
+    let invalidateDuringLoad = true;
+    const racing = countingCache(redis, 'racing', {
+      beforeLoadReturns: async () => {
+        if (!invalidateDuringLoad) return;
+        invalidateDuringLoad = false;
+        await racing.cache.invalidate(2); // a seat changed while the query ran: its result may be stale
       },
-      5_000,
-      'replica b to see the sold seat',
-    );
-    expect(b.counter.queries).toBeGreaterThanOrEqual(1);
-    await a.close();
-    await b.close();
+    });
+    expect(await racing.cache.get(2)).not.toBeNull();
+    // Same connection, so this runs after any write the fill sent.
+    expect(await redis.exists(seatMapKey(2))).toBe(0);
+    await racing.cache.get(2);
+    expect(racing.counter.queries).toBe(2);
+    expect(await redis.exists(seatMapKey(2))).toBe(1);
+    await racing.cache.get(2);
+    expect(racing.counter.queries).toBe(2);
+  });
+
+  test('an invalidation of one timeslot leaves the others cached', async () => {
+    const { cache, counter } = countingCache(redis);
+    await cache.get(1);
+    await cache.get(2);
+    await cache.invalidate(1);
+    await cache.get(2);
+    expect(counter.queries).toBe(2);
+    await cache.get(1);
+    expect(counter.queries).toBe(3);
+  });
+
+  test('disabled, every read goes to Postgres and nothing is stored (the incident)', async () => {
+    const { cache, counter, metric } = countingCache(redis, '', { enabled: false });
+    const first = await cache.get(3);
+    const second = await cache.get(3);
+    expect(counter.queries).toBe(2);
+    expect(second!.etag).toBe(first!.etag);
+    expect(await redis.exists(seatMapKey(3))).toBe(0);
+    expect(await metric('memory', 'miss')).toBe(0);
+    expect(await cache.get(987654)).toBeNull();
+  });
+
+  test('without a memory layer every read asks Redis, and no memory lookup is counted', async () => {
+    const { cache, counter, metric } = countingCache(redis, '', { memoryTtlMs: 0 });
+    await cache.get(3);
+    await cache.get(3);
+    expect(counter.queries).toBe(1);
+    expect([await metric('redis', 'miss'), await metric('redis', 'hit')]).toEqual([1, 1]);
+    expect([await metric('memory', 'miss'), await metric('memory', 'hit')]).toEqual([0, 0]);
+  });
+
+  test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
+    const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
+    opened.push(async () => dead.disconnect());
+    const { cache, counter, metric, degraded } = countingCache(dead);
+    const seatMap = await cache.get(2);
+    expect(JSON.parse(seatMap!.body.toString()).timeslotId).toBe(2);
+    expect([await degraded(), await metric('redis', 'error')]).toEqual([1, 1]);
+    await expect(cache.invalidate(2)).resolves.toBeUndefined();
+    await cache.get(2);
+    expect(counter.queries).toBe(2);
   });
 
   test('an unknown timeslot is null and not cached', async () => {
-    const { cache, counter, close } = countingCache(redis);
+    const { cache, counter } = countingCache(redis);
     expect(await cache.get(987654)).toBeNull();
     expect(await cache.get(987654)).toBeNull();
     expect(counter.queries).toBe(2);
-    await close();
+  });
+});
+
+describe('seat-map cache of the embedded mode (in-process store and bus) over real Postgres', () => {
+  function localCache(beforeLoadReturns?: () => Promise<void>) {
+    const counter = { queries: 0 };
+    const store = new MemoryStore();
+    const cache = new SeatMapCache({
+      enabled: true,
+      store,
+      bus: new LocalBus(),
+      load: async (timeslotId) => {
+        counter.queries++;
+        const seatMap = await findSeatMap(database.db, timeslotId);
+        await beforeLoadReturns?.();
+        return seatMap && Buffer.from(JSON.stringify(seatMap));
+      },
+      ttlSeconds: 60,
+      memoryTtlMs: 10 * 60_000,
+      registry: new Registry(),
+      logger,
+    });
+    opened.push(async () => cache.close());
+    return { cache, counter, store };
+  }
+
+  test('a fill that raced an invalidation keeps nothing in memory or in the store', async () => {
+    let invalidateDuringLoad = true;
+    const { cache, counter, store } = localCache(async () => {
+      if (!invalidateDuringLoad) return;
+      invalidateDuringLoad = false;
+      await cache.invalidate(1);
+    });
+    await cache.get(1);
+    expect(await store.get(seatMapKey(1))).toBeNull();
+    await cache.get(1);
+    expect(counter.queries).toBe(2);
+    expect(await store.get(seatMapKey(1))).not.toBeNull();
+    await cache.get(1);
+    expect(counter.queries).toBe(2);
+  });
+
+  test('an invalidation empties both layers: the next read goes to Postgres', async () => {
+    const { cache, counter, store } = localCache();
+    await cache.get(2);
+    await cache.invalidate(2);
+    expect(await store.get(seatMapKey(2))).toBeNull();
+    await cache.get(2);
+    expect(counter.queries).toBe(2);
   });
 });
 
@@ -142,6 +267,20 @@ describe('the seat map when Redis dies', () => {
       }
       const metrics = await (await fetch(`${running.url}/metrics`)).text();
       expect(Number(/^booking_seatmap_degraded_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+      expect(
+        Number(
+          /^booking_seatmap_cache_requests_total\{layer="redis",result="error"\} (\d+)/m.exec(metrics)?.[1],
+        ),
+      ).toBeGreaterThanOrEqual(5);
+      // The waiting room has no fallback: it says it is unavailable instead of admitting anyone.
+      const queue = await fetch(`${running.url}/v1/queue/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 1 }),
+      });
+      expect(queue.status).toBe(503);
+      expect(queue.headers.get('content-type')).toBe('application/problem+json');
+      expect(await queue.json()).toMatchObject({ type: '/problems/queue-unavailable' });
       const ready = await fetch(`${running.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: { redis: { ok: boolean } } }).checks.redis.ok).toBe(false);
@@ -153,15 +292,17 @@ describe('the seat map when Redis dies', () => {
         'readyz after Redis restart',
       );
       // Back to normal: the seat map is cached in Redis again and served from it.
+      const statuses: number[] = [];
       await waitFor(
         async () => {
-          expect((await seats()).status).toBe(200);
+          statuses.push((await seats()).status);
           const text = await (await fetch(`${running.url}/metrics`)).text();
           return /booking_seatmap_cache_requests_total\{layer="redis",result="hit"\} [1-9]/.test(text);
         },
         10_000,
         'a Redis hit after recovery',
       );
+      expect(new Set(statuses)).toEqual(new Set([200]));
     } finally {
       await running.close();
       await privateRedis.stop();

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 
@@ -14,11 +12,12 @@ describe('static checks', () => {
     ['prettier finds every file formatted', bin('prettier'), ['--check', '--log-level=warn', '.']],
   ])(
     '%s',
-    async (_name, command, args) => {
-      const result = await run(command, args, { cwd: root, maxBuffer: 16 * 1024 * 1024 }).catch(
-        (error: { stdout: string; stderr: string }) => error,
-      );
+    (_name, command, args) => {
+      const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      expect(result.error).toBeUndefined();
+      // The output first: on failure it says what is wrong; a silent non-zero exit fails as well.
       expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+      expect(result.status).toBe(0);
     },
     300_000,
   );

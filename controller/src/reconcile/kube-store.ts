@@ -17,6 +17,7 @@ import {
   type AlertScalerResource,
   type AlertScalerStatus,
 } from '../api/alertscaler.js';
+import { httpCode } from '../kube-errors.js';
 import type { Logger } from '../logger.js';
 import { FIELD_MANAGER } from '../targets/kube-scale.js';
 import { sameStatus, type ScalerStore } from './store.js';
@@ -25,11 +26,6 @@ const MAX_CONFLICT_RETRIES = 5;
 const INFORMER_RESTART_MS = 1000;
 
 type Resource = AlertScalerResource & { metadata: { name: string; namespace: string } };
-
-export const httpCode = (error: unknown): number | undefined => {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-};
 
 /** AlertScalers of one namespace on the API server: a list+watch cache, fresh reads, status writes. */
 export class KubeScalerStore implements ScalerStore {

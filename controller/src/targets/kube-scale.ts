@@ -1,4 +1,5 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { describeApiFailure, httpCode } from '../kube-errors.js';
 import { ConflictError, TargetError, type ScaleState, type ScaleTarget } from './scale-target.js';
 
 export interface ScaleTargetRef {
@@ -19,11 +20,6 @@ export const FIELD_MANAGER = 'alertscaler';
 interface Scale {
   metadata?: { resourceVersion?: string };
   spec?: { replicas?: number };
-}
-
-function httpCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 /**
@@ -58,11 +54,7 @@ export class KubeScaleTarget implements ScaleTarget {
     try {
       scale = (await this.api.getNamespacedCustomObjectScale(this.path)) as Scale;
     } catch (error) {
-      throw new TargetError(
-        'get',
-        this.description,
-        `HTTP ${httpCode(error) ?? '?'}: ${(error as Error).message}`,
-      );
+      throw new TargetError('get', this.description, describeApiFailure(error));
     }
     return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? '' };
   }
@@ -78,11 +70,7 @@ export class KubeScaleTarget implements ScaleTarget {
       await this.api.replaceNamespacedCustomObjectScale({ ...this.path, body, fieldManager: FIELD_MANAGER });
     } catch (error) {
       if (httpCode(error) === 409) throw new ConflictError(this.description);
-      throw new TargetError(
-        'set',
-        this.description,
-        `HTTP ${httpCode(error) ?? '?'}: ${(error as Error).message}`,
-      );
+      throw new TargetError('set', this.description, describeApiFailure(error));
     }
   }
 }

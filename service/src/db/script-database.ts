@@ -12,14 +12,15 @@ export function openScriptDatabase(
   purpose: string,
   acquireTimeoutMs?: number,
 ): { logger: Logger; db: Knex } {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, { component });
-  if (!config.DATABASE_URL) {
-    logger.fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
+  // Checked before loadConfig, whose message would offer the embedded PostgreSQL, which no script starts.
+  if (!process.env.DATABASE_URL) {
+    createLogger('info', { component }).fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
     process.exit(1);
   }
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { component });
   const db = createDatabase({
-    url: config.DATABASE_URL,
+    url: config.DATABASE_URL!,
     poolMin: 0,
     poolMax: 1,
     acquireTimeoutMs: acquireTimeoutMs ?? config.DB_ACQUIRE_TIMEOUT_MS,
