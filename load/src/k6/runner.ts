@@ -15,6 +15,9 @@ import { Vu } from './vus.js';
 
 export const K6_EXIT = { ok: 0, thresholdsFailed: 99, invalidConfig: 104, scriptException: 107 } as const;
 
+/** Slots of the shared iteration counters, one per scenario. */
+const MAX_SCENARIOS = 64;
+
 export interface K6RunOptions {
   script: string;
   /** __ENV of every VU (scenario env on top). */
@@ -69,7 +72,7 @@ export async function runK6Script(options: K6RunOptions): Promise<K6RunResult> {
     },
     lost: stopRun,
   };
-  const counters = new SharedArrayBuffer(64 * Int32Array.BYTES_PER_ELEMENT);
+  const counters = new SharedArrayBuffer(MAX_SCENARIOS * Int32Array.BYTES_PER_ELEMENT);
   let bundleUrl: URL;
   const newVu = () => {
     const vu = new Vu(vus.length, bundleUrl, counters, options.env, events);
@@ -106,8 +109,8 @@ export async function runK6Script(options: K6RunOptions): Promise<K6RunResult> {
     } catch (error) {
       throw new RunFailure((error as Error).message, K6_EXIT.invalidConfig);
     }
-    if (plan.scenarios.length > counters.byteLength / 4)
-      throw new RunFailure('more than 64 scenarios', K6_EXIT.invalidConfig);
+    if (plan.scenarios.length > MAX_SCENARIOS)
+      throw new RunFailure(`options.scenarios: more than ${MAX_SCENARIOS}`, K6_EXIT.invalidConfig);
 
     const idle: Vu[] = [];
     for (let i = 0; i < Math.max(...plan.scenarios.map(maxVUs)); i++) idle.push(newVu());
