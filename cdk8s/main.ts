@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseCommandLine, runMain, type CommandLine } from '@concert-booking/lib';
 import { Alertmanager } from './src/alertmanager.js';
 import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
@@ -43,11 +44,18 @@ export function buildBundle(
     );
 }
 
+const COMMAND: CommandLine<{ out: { type: 'string' } }> = {
+  name: 'npm run synth --',
+  usage: `[--out charts]
+  Synthesizes the bundle's manifests into --out (default: charts/ at the repository root), with BUNDLE_VALUES's
+  values file over the defaults when it is set.`,
+  options: { out: { type: 'string' } },
+};
+
 /** `tsx cdk8s/main.ts [--out dir]`: synthesizes the charts (default: charts/ at the repository root). */
 function main(argv: string[]): void {
-  const outIndex = argv.indexOf('--out');
-  const outdir =
-    outIndex >= 0 && argv[outIndex + 1] ? resolve(argv[outIndex + 1]!) : resolve(REPO_ROOT, 'charts');
+  const { values } = parseCommandLine(COMMAND, argv);
+  const outdir = resolve(values.out ?? resolve(REPO_ROOT, 'charts'));
   let monitoring: MonitoringFiles;
   try {
     monitoring = loadMonitoringFiles(REPO_ROOT);
@@ -61,5 +69,5 @@ function main(argv: string[]): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2));
+  runMain(COMMAND, async () => main(process.argv.slice(2)));
 }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
+import { loadTestThresholdEnv } from '@concert-booking/lib';
 import { checksum, containerSecurityContext, emptyDir, podSecurityContext } from './common.js';
 import { APPS, appLabels, appMetadata, imageVersion } from './labels.js';
 import { PORTS } from './names.js';
@@ -43,7 +44,9 @@ export interface LoadTestsProps {
 /**
  * The k6 load tests: a ConfigMap with the scripts and one Job per scenario, against the booking
  * Service inside the namespace (charts/optional: never applied by `kubectl apply -f charts/`).
- * `backoffLimit: 0`: a load test that failed its thresholds must not run again on its own.
+ * A breached threshold fails the Job: k6 is the container's entrypoint (no shell to swallow its exit code 99),
+ * `restartPolicy: Never` and `backoffLimit: 0`, so the pod's failure is the Job's and it never runs again on
+ * its own. The thresholds' values come from the alert rules (P90_MS, MAX_FAILED_RATE).
  */
 export class LoadTests extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -86,6 +89,7 @@ export class LoadTests extends Construct {
                       value: `http://${APPS.bookingService.name}:${PORTS.bookingServiceService}`,
                     },
                     { name: 'SUMMARY_DIR', value: '/tmp' },
+                    ...Object.entries(loadTestThresholdEnv()).map(([name, value]) => ({ name, value })),
                     // The root filesystem is read-only: anything k6 writes goes to the emptyDir.
                     { name: 'HOME', value: '/tmp' },
                   ],

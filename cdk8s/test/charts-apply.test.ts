@@ -1,4 +1,4 @@
-// charts/ against a real API server (test-support/cluster.ts): every charts/*.yaml is applied with
+// charts/ against a real API server (devkit/src/cluster/envtest.ts): every charts/*.yaml is applied with
 // `kubectl apply --server-side` in file-name order (numeric prefixes: CRDs and the namespace first),
 // a second apply changes nothing, every object reads back, and a broken manifest fails the same path.
 // charts/optional/*.yaml is not part of the default set; it is applied afterwards to prove it valid too.

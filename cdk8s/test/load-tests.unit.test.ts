@@ -1,4 +1,5 @@
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
+import { DEFAULT_RULE_PARAMS } from '@concert-booking/monitoring/rules';
 import { REPO_ROOT } from '../main.js';
 import { K6_IMAGE, K6_UID, LOAD_SCENARIOS, LoadTests, jobName, loadK6Scripts } from '../src/load-tests.js';
 import { defaultValues } from '../src/values.js';
@@ -41,6 +42,27 @@ test('one Job per scenario runs its script with the pinned k6 image, once', () =
       'app.kubernetes.io/name': 'load-test',
       'load-test/scenario': scenario,
     });
+  }
+});
+
+test("a breached threshold fails the Job: k6's exit code is the pod's, the pod is never retried", () => {
+  for (const job of jobs) {
+    expect(job.spec!.backoffLimit).toBe(0);
+    const pod = job.spec!.template.spec!;
+    expect(pod.restartPolicy).toBe('Never');
+    // No command: the image's entrypoint is k6 itself, so no shell or wrapper stands between its exit 99 and the pod.
+    expect(pod.containers[0]!.command).toBeUndefined();
+    expect(pod.containers[0]!.args![0]).toBe('run');
+  }
+});
+
+test("the Jobs' thresholds are the alerts' values: the p90 alert's threshold and the availability budget", () => {
+  for (const job of jobs) {
+    const env = Object.fromEntries(
+      job.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]),
+    );
+    expect(Number(env.P90_MS)).toBe(DEFAULT_RULE_PARAMS.p90ThresholdSeconds * 1000);
+    expect(Number(env.MAX_FAILED_RATE)).toBeCloseTo(1 - DEFAULT_RULE_PARAMS.availabilityObjective, 12);
   }
 });
 

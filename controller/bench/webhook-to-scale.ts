@@ -6,22 +6,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { createLogger } from '@concert-booking/lib';
-import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
-import { startController } from '../src/compose.js';
-import { loadControllerConfig } from '../src/config.js';
-import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
-import { startTestCluster } from '@concert-booking/devkit/cluster/envtest';
-import { payload, postAlerts } from '../test/support/payloads.js';
+import { createLogger, numberFlag, parseCommandLine, runMain } from '@concert-booking/lib';
+import type { AlertScalerStatus } from '../src/api/alertscaler.js';
 
-const command = {
+const COMMAND = {
   name: 'npm run bench:controller --',
-  usage: '[--episodes 200]',
+  usage: `[--episodes 200]
+  Webhook to /scale write through the whole controller on a real kube-apiserver; writes docs/benchmarks.md's section.`,
   options: { episodes: { type: 'string', default: '200' } },
 } as const;
-const { values } = parseCommandLine(command, process.argv.slice(2));
-const EPISODES = numberFlag('episodes', values.episodes, { integer: true });
+
 const NS = 'concert-booking';
 const SCALER = 'booking-service';
 const TOKEN = 'bench-webhook-token-0123456789abcdef';
@@ -38,7 +32,15 @@ function row(name: string, samples: number[]): string {
   return `| ${name} | ${s.length} | ${cells.join(' | ')} | ${s[s.length - 1]!.toFixed(1)} |`;
 }
 
-async function main(): Promise<void> {
+async function main(EPISODES: number): Promise<void> {
+  // Imported once the command line is known good: --help and a bad flag answer at once.
+  const { CustomObjectsApi, KubeConfig } = await import('@kubernetes/client-node');
+  const { GROUP, PLURAL, VERSION } = await import('../src/api/alertscaler.js');
+  const { startController } = await import('../src/compose.js');
+  const { loadControllerConfig } = await import('../src/config.js');
+  const { startTestCluster } = await import('@concert-booking/devkit/cluster/envtest');
+  const { payload, postAlerts } = await import('../test/support/payloads.js');
+  console.error('starting etcd and kube-apiserver...');
   const cluster = await startTestCluster();
   try {
     for (const file of ['00-crds', '01-namespace'])
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
     const up: number[] = [];
     const down: number[] = [];
     for (let i = 0; i < EPISODES; i++) {
+      if (i % 50 === 0) console.error(`episodes ${i}/${EPISODES}...`);
       const startsAt = new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString();
       up.push(await timed('Up', { status: 'firing', fingerprint: `bench-${i}`, startsAt }));
       down.push(await timed('Down', { status: 'resolved', fingerprint: `bench-${i}`, startsAt }));
@@ -165,4 +168,7 @@ ${table}
   }
 }
 
-await main();
+runMain(COMMAND, async () => {
+  const { values } = parseCommandLine(COMMAND, process.argv.slice(2));
+  await main(numberFlag('episodes', values.episodes, { integer: true }));
+});

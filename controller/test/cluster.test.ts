@@ -1,4 +1,4 @@
-// The controller against a real kube-apiserver (test-support/cluster.ts): the CRD and the controller's
+// The controller against a real kube-apiserver (devkit/src/cluster/envtest.ts): the CRD and the controller's
 // ServiceAccount/Role come from charts/, the controller runs under that ServiceAccount (not admin), and
 // the booking service's Deployment is the one charts/30 ships. Without kube-controller-manager no pods
 // exist: only spec.replicas and /scale matter here.

@@ -1,4 +1,4 @@
-// Leader election on a real API server's Lease (test-support/cluster.ts), plus its pure rule.
+// Leader election on a real API server's Lease (devkit/src/cluster/envtest.ts), plus its pure rule.
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@concert-booking/lib';
 import { LeaderElector, mayAcquire, microTime, type LeaseRecord } from '../src/leader.js';

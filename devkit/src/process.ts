@@ -202,6 +202,10 @@ export function spawnProcess(spec: ProcessSpec): ManagedProcess {
     uid: spec.uid,
     gid: spec.gid,
   });
+  // A child may exit, or close its stdin, before reading it (kubectl get): that EPIPE is no failure of ours.
+  child.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   child.stdin?.end(spec.stdin);
   let output = '';
   const keep = (chunk: Buffer) => {

@@ -2,7 +2,7 @@
  * How to start the project's own programs and the servers around them through the harness (`ProcessGroup.start(serviceProcess(...))`): the
  * same command `npm start` runs, an environment of the caller's, and the readiness check each program serves.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessSpec } from './process.js';
@@ -101,5 +101,28 @@ export function prometheusProcess(o: { configFile: string; dataDir: string; port
       `--web.listen-address=127.0.0.1:${o.port}`,
     ],
     ready: { url: `http://127.0.0.1:${o.port}/-/ready` },
+  };
+}
+
+/**
+ * `npm run <script> -- <args>` as package.json defines it (`tsx <file>`), run as node --import tsx, without
+ * npm in between (npm adds a second or so and its own lines to the output).
+ */
+export function npmScriptProcess(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): ProcessSpec {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const file = /^tsx (\S+)$/.exec(scripts[script] ?? '')?.[1];
+  if (!file) throw new Error(`npm run ${script}: "${scripts[script]}" is not "tsx <file>"`);
+  return {
+    name: `npm run ${script}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', file, ...args],
+    cwd: ROOT,
+    env,
   };
 }

@@ -88,6 +88,17 @@ describe('startProcess', () => {
   });
 });
 
+describe('stdin', () => {
+  it('is written to the child, and a child that exits without reading it is no error (EPIPE)', async () => {
+    const echo = spawnProcess({ name: 'cat', ...node(`process.stdin.pipe(process.stdout)`), stdin: 'hello' });
+    expect(await echo.exited).toEqual({ code: 0, signal: null });
+    expect(echo.output()).toBe('hello');
+    // More than a pipe holds, to a child that never reads: the write fails once it has exited.
+    const quick = spawnProcess({ name: 'quick', ...node('process.exit(0)'), stdin: 'x'.repeat(4_000_000) });
+    expect(await quick.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('a command using the harness', () => {
   // A command that starts a long-lived child through a ProcessGroup, then works until it is stopped.
   const script = join(dir, 'command.ts');

@@ -9,14 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  numberFlag,
-  parseCommandLine,
-  runMain,
-  UsageError,
-  type CommandLine,
-} from '@concert-booking/devkit/cli';
-import { renderSvg } from '@concert-booking/load/report';
+import { numberFlag, parseCommandLine, runMain, UsageError, type CommandLine } from '@concert-booking/lib';
 import { localServices } from '@concert-booking/devkit/local-services';
 import { choosePeak, formatStep, measureRamp } from './calibration.js';
 import { drillChartSpec } from './chart.js';
@@ -169,6 +162,8 @@ async function writeOutputs(record: DrillRecord, options: DrillOptions): Promise
   const base = resolve(ROOT, options.out);
   mkdirSync(dirname(base), { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
+  // vega only now: `npm run drill -- --help` stays quick.
+  const { renderSvg } = await import('@concert-booking/load/report');
   for (const scenario of record.scenarios) {
     const title = `drill "${scenario.name}": ${scenario.settings.peakVus} VUs at the peak, workers capped at ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
     writeFileSync(`${base}-${scenario.name}.svg`, await renderSvg(drillChartSpec(scenario, title)));
@@ -250,7 +245,11 @@ export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOpti
     throw new UsageError(`--scenario must be capacity, incident or all, got "${scenario}"`);
   return {
     scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
-    maxWorkers: numberFlag('max-workers', values['max-workers'], { integer: true, min: 1 }),
+    maxWorkers: numberFlag('max-workers', values['max-workers'], {
+      integer: true,
+      min: 1,
+      exclusiveMin: false,
+    }),
     workerCpuLimit: numberFlag('worker-cpu', values['worker-cpu']),
     thresholdSeconds: numberFlag('threshold', values.threshold),
     out: values.out ?? `reports/drill/drill-${now.toISOString().replace(/[:.]/g, '-')}`,
@@ -264,7 +263,8 @@ const succeeded = (record: DrillRecord, options: Omit<DrillOptions, 'log'>) =>
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   runMain(COMMAND, async () => {
     const options = parseDrillArgs(process.argv.slice(2));
-    const record = await runDrill({ ...options, log: (line) => console.log(line) });
+    // Stages, timeline and scorecard as they come, on stderr; the record is in <out>.json.
+    const record = await runDrill({ ...options, log: (line) => console.error(line) });
     return succeeded(record, options) ? 0 : 1;
   });
 }

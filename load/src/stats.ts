@@ -22,6 +22,18 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[rank - 1]!;
 }
 
+/**
+ * k6's trend percentile (thresholds and summaries of the k6 layer): linear interpolation between the two
+ * closest ranks, so p(90) of 1..10 is 9.1; 0 for no values, as k6 reports an empty trend.
+ */
+export function interpolatedPercentile(sorted: ArrayLike<number>, p: number): number {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);
+  if (sorted.length === 0) return 0;
+  const rank = (p / 100) * (sorted.length - 1);
+  const below = sorted[Math.floor(rank)]!;
+  return below + (sorted[Math.ceil(rank)]! - below) * (rank - Math.floor(rank));
+}
+
 export function summarize(values: ArrayLike<number>): LatencySummary {
   const sorted = Float64Array.from(values).sort();
   let sum = 0;
@@ -96,6 +108,30 @@ export function stageStats(samples: StageSamples): StageStats {
 /** The first stage whose error rate reaches `threshold` (the capacity limit), if any. */
 export function firstFailingStage(stages: StageStats[], threshold = 0.01): StageStats | undefined {
   return stages.find((s) => s.errorRate >= threshold || s.dropped > 0);
+}
+
+/** What a run must stay within (lib/src/slo.ts loadTestThresholds: the alerts' values). */
+export interface LoadThresholds {
+  p90Ms: number;
+  maxFailedRate: number;
+}
+
+/**
+ * Each stage that breaks a threshold, as a line: p90 at or above `p90Ms`, or an error rate at or above
+ * `maxFailedRate` (k6's `p(90)<x` and `rate<y`, judged per stage since each stage is one load level).
+ */
+export function thresholdBreaches(stages: StageStats[], { p90Ms, maxFailedRate }: LoadThresholds): string[] {
+  return stages.flatMap((s, i) => {
+    const stage = `stage ${i + 1} (${loadLabel(s.load)})`;
+    return [
+      ...(s.latencyMs.p90 >= p90Ms
+        ? [`${stage}: p90 ${s.latencyMs.p90.toFixed(1)} ms, not below ${p90Ms} ms`]
+        : []),
+      ...(s.errorRate >= maxFailedRate
+        ? [`${stage}: ${(s.errorRate * 100).toFixed(2)}% failed, not below ${maxFailedRate * 100}%`]
+        : []),
+    ];
+  });
 }
 
 /** `10,50,100` -> [10, 50, 100]; positive integers only. */

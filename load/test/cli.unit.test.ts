@@ -1,12 +1,13 @@
 import { chartRows, chartSpec, formatTable, renderSvg, type RunReport } from '../src/report.js';
-import { parseLoadArgs, progressLine } from '../src/run.js';
+import { UsageError } from '@concert-booking/lib';
+import { k6Environment, parseK6Args, parseLoadArgs, progressLine } from '../src/run.js';
 import { stageStats } from '../src/stats.js';
 
 describe('parseLoadArgs', () => {
   const now = new Date('2026-01-02T03:04:05.678Z');
 
   test('closed model: one stage per VU count', () => {
-    const s = parseLoadArgs(
+    const { settings: s, thresholds } = parseLoadArgs(
       ['seat-map', '--stages', '10,50', '--stage-seconds', '5', '--base-url', 'http://h:1'],
       now,
     );
@@ -16,29 +17,78 @@ describe('parseLoadArgs', () => {
     ]);
     expect(s.baseUrl).toBe('http://h:1');
     expect(s.out).toBe('reports/seat-map-2026-01-02T03-04-05-678Z');
+    // The alerts' values: BookingHighP90Latency's 0.5 s and the 99% availability objective.
+    expect(thresholds).toEqual({ p90Ms: 500, maxFailedRate: 0.01 });
   });
 
   test('open model: a constant arrival rate', () => {
-    const s = parseLoadArgs(
-      ['lock-counter', '--rate', '200', '--duration', '30', '--strategy', 'redis', '--out', 'x/y'],
+    const { settings: s, thresholds } = parseLoadArgs(
+      [
+        'lock-counter',
+        '--rate',
+        '200',
+        '--duration',
+        '30',
+        '--strategy',
+        'redis',
+        '--out',
+        'x/y',
+        '--p90-ms',
+        '250',
+      ],
       now,
     );
     expect(s.plans).toEqual([{ load: { model: 'open', rate: 200 }, durationMs: 30_000 }]);
     expect(s.strategy).toBe('redis');
     expect(s.out).toBe('x/y');
+    expect(thresholds.p90Ms).toBe(250);
   });
 
   test('bad input names the problem', () => {
-    expect(() => parseLoadArgs(['nope'])).toThrow(
-      /usage: npm run load -- <seat-map\|lock-counter\|booking-flow>/,
+    expect(() => parseLoadArgs(['nope'])).toThrow('unknown scenario "nope"');
+    expect(() => parseLoadArgs(['seat-map', '--bogus'])).toThrow(UsageError);
+    expect(() => parseLoadArgs(['seat-map', '--stages', '10,x'])).toThrow(
+      /--stages: expected comma-separated/,
     );
+    expect(() => parseLoadArgs(['seat-map', '--max-failed-rate', '2'])).toThrow(/--max-failed-rate must be/);
     expect(() => parseLoadArgs(['seat-map', '--stages', '10', '--rate', '5'])).toThrow(/exclude each other/);
     expect(() => parseLoadArgs(['seat-map', '--stage-seconds', '0'])).toThrow(
-      /--stage-seconds must be a positive number/,
+      '--stage-seconds must be a number above 0, got "0"',
     );
     expect(() => parseLoadArgs(['booking-flow', '--think-ms=-1'])).toThrow(
-      /--think-ms must be a non-negative/,
+      '--think-ms must be a number at least 0, got "-1"',
     );
+  });
+});
+
+describe('npm run load -- k6', () => {
+  test('the script and its -e variables', () => {
+    expect(
+      parseK6Args(['load/k6/seat-map.ts', '-e', 'STAGES=1,2', '--env', 'EMPTY=', '-e', 'URL=http://h/?a=b']),
+    ).toEqual({
+      script: 'load/k6/seat-map.ts',
+      env: { STAGES: '1,2', EMPTY: '', URL: 'http://h/?a=b' },
+    });
+    expect(() => parseK6Args([])).toThrow('a script is needed');
+    expect(() => parseK6Args(['load/k6/nope.ts'])).toThrow('no such script "load/k6/nope.ts"');
+    expect(() => parseK6Args(['load/k6/seat-map.ts', '-e', 'NOEQUALS'])).toThrow(
+      '-e must be NAME=VALUE, got "NOEQUALS"',
+    );
+    expect(() => parseK6Args(['load/k6/seat-map.ts', '--stages', '1'])).toThrow(UsageError);
+  });
+
+  test("__ENV: the alerts' thresholds unless the environment or -e says otherwise", () => {
+    // BookingHighP90Latency's 0.5 s and the 99% availability objective (monitoring/src/rules.ts).
+    expect(k6Environment({ HOME: '/h', UNSET: undefined }, {})).toEqual({
+      P90_MS: '500',
+      MAX_FAILED_RATE: '0.01',
+      HOME: '/h',
+    });
+    expect(k6Environment({ P90_MS: '800' }, { MAX_FAILED_RATE: '0.05' })).toMatchObject({
+      P90_MS: '800',
+      MAX_FAILED_RATE: '0.05',
+    });
+    expect(k6Environment({ P90_MS: '800' }, { P90_MS: '900' }).P90_MS).toBe('900');
   });
 });
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import ts from 'typescript';
+import { loadTestThresholdEnv } from '@concert-booking/lib';
 
 const root = new URL('../..', import.meta.url).pathname;
 const k6Dir = `${root}load/k6`;
@@ -64,16 +65,17 @@ test.each(scripts)('%s has thresholds, checks and a JSON summary named after it'
   expect(summary).toContain(`summaryOutputs('${scenario}', data)`);
 });
 
-describe('load/k6/common.ts (run here with an empty __ENV)', () => {
+describe("load/k6/common.ts (run here with the Jobs' threshold variables in __ENV)", () => {
   let common: typeof import('../k6/common.js');
+  const env = { SUMMARY_DIR: '/reports/', ...loadTestThresholdEnv() };
   beforeAll(async () => {
-    (globalThis as { __ENV?: Record<string, string> }).__ENV = { SUMMARY_DIR: '/reports/' };
+    (globalThis as { __ENV?: Record<string, string> }).__ENV = env;
     common = await import('../k6/common.js');
   });
 
-  test('thresholds bound p90 latency, failures and checks, per tag when asked', () => {
+  test("thresholds bound p90 latency, failures and checks, per tag when asked, at the alerts' values", () => {
     expect(common.thresholds()).toEqual({
-      http_req_duration: ['p(90)<1000'],
+      http_req_duration: ['p(90)<500'],
       http_req_failed: ['rate<0.01'],
       checks: ['rate>0.99'],
     });
@@ -82,6 +84,18 @@ describe('load/k6/common.ts (run here with an empty __ENV)', () => {
       'http_req_failed{strategy:atomic}',
       'checks',
     ]);
+  });
+
+  test('without the threshold variables the script stops, naming the one missing', () => {
+    for (const name of ['P90_MS', 'MAX_FAILED_RATE'] as const) {
+      const { [name]: _left, ...without } = env;
+      (globalThis as { __ENV?: Record<string, string> }).__ENV = without;
+      try {
+        expect(() => common.thresholds()).toThrow(`${name} is not set`);
+      } finally {
+        (globalThis as { __ENV?: Record<string, string> }).__ENV = env;
+      }
+    }
   });
 
   test('the summary is one compact JSON line on stdout and the full data in SUMMARY_DIR', () => {

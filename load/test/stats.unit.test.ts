@@ -1,11 +1,13 @@
 import {
   firstFailingStage,
+  interpolatedPercentile,
   parseStepList,
   peakThroughputStage,
   percentile,
   ratio,
   stageStats,
   summarize,
+  thresholdBreaches,
   type StageStats,
 } from '../src/stats.js';
 
@@ -113,4 +115,34 @@ test('peakThroughputStage is the stage with the most requests per second', () =>
     vus: 50,
   });
   expect(peakThroughputStage([])).toBeUndefined();
+});
+
+test("interpolatedPercentile is k6's: linear between the closest ranks, 0 for no values", () => {
+  expect(interpolatedPercentile(oneTo(10), 90)).toBeCloseTo(9.1, 10);
+  expect(interpolatedPercentile(oneTo(10), 50)).toBe(5.5);
+  expect(interpolatedPercentile([7], 99)).toBe(7);
+  expect(interpolatedPercentile([], 90)).toBe(0);
+  expect(() => interpolatedPercentile([1], 101)).toThrow(RangeError);
+});
+
+test('thresholdBreaches names each stage at or above the p90 or failed-rate threshold', () => {
+  const stage = (vus: number, latenciesMs: number[], errors: Record<string, number>) =>
+    stageStats({ load: { model: 'closed', vus }, elapsedMs: 1000, latenciesMs, errors, dropped: 0 });
+  const stages = [
+    stage(10, oneTo(100), {}),
+    stage(
+      50,
+      oneTo(100).map((v) => v * 10),
+      { timeout: 2 },
+    ),
+  ];
+  expect(thresholdBreaches(stages, { p90Ms: 500, maxFailedRate: 0.01 })).toEqual([
+    'stage 2 (50 VUs): p90 900.0 ms, not below 500 ms',
+    'stage 2 (50 VUs): 1.96% failed, not below 1%',
+  ]);
+  expect(thresholdBreaches(stages, { p90Ms: 901, maxFailedRate: 0.02 })).toEqual([]);
+  // No answer at all: the failures speak, not a p90 of nothing.
+  expect(thresholdBreaches([stage(1, [], { connection: 3 })], { p90Ms: 500, maxFailedRate: 0.01 })).toEqual([
+    'stage 1 (1 VUs): 100.00% failed, not below 1%',
+  ]);
 });

@@ -14,14 +14,26 @@
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { ProcessGroup } from '@concert-booking/devkit/process';
-import { serviceProcess } from '@concert-booking/devkit/programs';
-import { freePort } from '@concert-booking/devkit/wait';
-import pg from 'pg';
-import { formatTable, writeReport, type RunReport } from '../src/report.js';
-import { progressLine, runLoad } from '../src/run.js';
-import { STRATEGIES } from '../src/scenarios.js';
-import { firstFailingStage, loadLabel, peakThroughputStage, ratio, type StageStats } from '../src/stats.js';
+import { parseOrExit, type CommandLine } from '@concert-booking/lib';
+import type { RunReport } from '../src/report.js';
+import type { StageStats } from '../src/stats.js';
+
+const COMMAND: CommandLine<Record<string, never>> = {
+  name: 'npm run experiments',
+  usage: `   (no flags; DATABASE_URL and REDIS_URL required, EXPERIMENT_STAGE_SECONDS=10, in the environment)
+  The incident document's experiments, one after another (some ten minutes): see docs/experiments.md.`,
+  options: {},
+};
+parseOrExit(COMMAND, process.argv.slice(2));
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { ProcessGroup } = await import('@concert-booking/devkit/process');
+const { serviceProcess } = await import('@concert-booking/devkit/programs');
+const { freePort } = await import('@concert-booking/devkit/wait');
+const { default: pg } = await import('pg');
+const { formatTable, writeReport } = await import('../src/report.js');
+const { progressLine, runLoad } = await import('../src/run.js');
+const { STRATEGIES } = await import('../src/scenarios.js');
+const { firstFailingStage, loadLabel, peakThroughputStage, ratio } = await import('../src/stats.js');
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisBase = process.env.REDIS_URL;

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { parseCommandLine, runMain, type CommandLine } from '@concert-booking/lib';
 import {
   alertmanagerConfig,
   withLocalReceivers,
@@ -88,9 +89,17 @@ export function writeMonitoringFiles(dir: string, overrides: MonitoringOverrides
   return { rulesFile, alertmanagerFile, rules, alertmanager };
 }
 
+const COMMAND: CommandLine<{ check: { type: 'boolean'; default: false } }> = {
+  name: 'npm run monitoring:render --',
+  usage: `[--check]
+  Rewrites monitoring/generated/* and monitoring/dashboards/* from the code; --check only names the stale ones
+  and exits 1 if any is.`,
+  options: { check: { type: 'boolean', default: false } },
+};
+
 /** Writes the committed files; with `--check`, only says which are stale and exits 1 if any is. */
-async function main(args: string[]): Promise<void> {
-  const check = args.includes('--check');
+async function main(args: string[]): Promise<number> {
+  const check = parseCommandLine(COMMAND, args).values.check;
   const stale: string[] = [];
   for (const [path, content] of Object.entries(await renderCommittedFiles())) {
     if (check) {
@@ -103,11 +112,11 @@ async function main(args: string[]): Promise<void> {
   }
   if (stale.length > 0) {
     console.error(`stale (run npm run monitoring:render and commit): ${stale.join(', ')}`);
-    process.exitCode = 1;
-  } else if (check) {
-    console.log('monitoring files are fresh');
+    return 1;
   }
+  if (check) console.log('monitoring files are fresh');
+  return 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
-  await main(process.argv.slice(2));
+  runMain(COMMAND, () => main(process.argv.slice(2)));

@@ -10,16 +10,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
-import { localServices } from '@concert-booking/devkit/local-services';
-import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
-import { serviceProcess } from '@concert-booking/devkit/programs';
-import { freePort, waitFor } from '@concert-booking/devkit/wait';
-import autocannon from 'autocannon';
-import pg from 'pg';
-import { HOLD_SQL } from '../src/reservations/queries.js';
-import { createTestDatabase } from '../test/support/database.js';
-import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
+import type autocannonTypes from 'autocannon';
+import { numberFlag, parseOrExit } from '@concert-booking/lib';
+import type { BenchRow } from './rows.js';
 
 const command = {
   name: 'npm run bench:holds --',
@@ -30,10 +23,22 @@ const command = {
     seats: { type: 'string', default: '400000' },
   },
 } as const;
-const { values } = parseCommandLine(command, process.argv.slice(2));
-const SECONDS = numberFlag('seconds', values.seconds, { integer: true });
-const CONNECTIONS = numberFlag('connections', values.connections, { integer: true });
-const SEATS = numberFlag('seats', values.seats, { integer: true });
+const { SECONDS, CONNECTIONS, SEATS } = parseOrExit(command, process.argv.slice(2), ({ values }) => ({
+  SECONDS: numberFlag('seconds', values.seconds, { integer: true }),
+  CONNECTIONS: numberFlag('connections', values.connections, { integer: true }),
+  SEATS: numberFlag('seats', values.seats, { integer: true }),
+}));
+
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { localServices } = await import('@concert-booking/devkit/local-services');
+const { ProcessGroup, runProcess } = await import('@concert-booking/devkit/process');
+const { serviceProcess } = await import('@concert-booking/devkit/programs');
+const { freePort, waitFor } = await import('@concert-booking/devkit/wait');
+const { default: autocannon } = await import('autocannon');
+const { default: pg } = await import('pg');
+const { HOLD_SQL } = await import('../src/reservations/queries.js');
+const { createTestDatabase } = await import('../test/support/database.js');
+const { markdownTable, rowFromAutocannon } = await import('./rows.js');
 
 const env = localServices();
 const processes = new ProcessGroup();
@@ -80,6 +85,7 @@ function pgbenchScript(sql: string): string {
 }
 
 async function pgbench(name: string, sql: string): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of pgbench...`);
   const binary = pgbenchBinary()!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-holds-'));
   const script = path.join(dir, 'hold.sql');
@@ -137,6 +143,7 @@ async function pgbench(name: string, sql: string): Promise<void> {
 
 /** The fallback ceiling: CONNECTIONS pg clients in a loop, same SQL, same distinct seats. */
 async function pgLoop(name: string, sql: string): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of queries...`);
   const text = sql.replace(
     /:(\w+)/g,
     (_, variable: string) => `$${['ttl', 'seatId', 'timeslotId', 'userId'].indexOf(variable) + 1}`,
@@ -212,7 +219,8 @@ async function activeTokens(url: string, count: number): Promise<string[]> {
   return tokens;
 }
 
-async function cannon(name: string, options: autocannon.Options, expected: number): Promise<void> {
+async function cannon(name: string, options: autocannonTypes.Options, expected: number): Promise<void> {
+  console.error(`${name}: ${SECONDS} s of load...`);
   const result = await autocannon({ duration: SECONDS, ...options });
   rows.push(rowFromAutocannon(name, result));
   if (result['2xx'] === 0) throw new Error(`${name}: no ${expected} at all`);

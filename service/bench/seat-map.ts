@@ -14,16 +14,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { numberFlag, parseCommandLine } from '@concert-booking/devkit/cli';
-import { localServices } from '@concert-booking/devkit/local-services';
-import { ProcessGroup } from '@concert-booking/devkit/process';
-import { ROOT, serviceProcess } from '@concert-booking/devkit/programs';
-import { freePort } from '@concert-booking/devkit/wait';
-import autocannon from 'autocannon';
-import knexFactory from 'knex';
-import { generateCatalog } from '../src/db/generate.js';
-import { createDatabase } from '../src/db/knex.js';
-import { markdownTable, rowFromAutocannon, type BenchRow } from './rows.js';
+import { numberFlag, parseOrExit } from '@concert-booking/lib';
+import type { BenchRow } from './rows.js';
 
 const command = {
   name: 'npm run bench:seatmap --',
@@ -34,10 +26,22 @@ const command = {
     rounds: { type: 'string', default: '3' },
   },
 } as const;
-const { values } = parseCommandLine(command, process.argv.slice(2));
-const SECONDS = numberFlag('seconds', values.seconds, { integer: true });
-const CONNECTIONS = numberFlag('connections', values.connections, { integer: true });
-const ROUNDS = numberFlag('rounds', values.rounds, { integer: true });
+const { SECONDS, CONNECTIONS, ROUNDS } = parseOrExit(command, process.argv.slice(2), ({ values }) => ({
+  SECONDS: numberFlag('seconds', values.seconds, { integer: true }),
+  CONNECTIONS: numberFlag('connections', values.connections, { integer: true }),
+  ROUNDS: numberFlag('rounds', values.rounds, { integer: true }),
+}));
+
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { localServices } = await import('@concert-booking/devkit/local-services');
+const { ProcessGroup } = await import('@concert-booking/devkit/process');
+const { ROOT, serviceProcess } = await import('@concert-booking/devkit/programs');
+const { freePort } = await import('@concert-booking/devkit/wait');
+const { default: autocannon } = await import('autocannon');
+const { default: knexFactory } = await import('knex');
+const { generateCatalog } = await import('../src/db/generate.js');
+const { createDatabase } = await import('../src/db/knex.js');
+const { markdownTable, rowFromAutocannon } = await import('./rows.js');
 const HOT_TIMESLOTS = 10;
 const VOLUME = { concerts: 100, timeslotsPerConcert: 20, seatsPerTimeslot: 500 };
 const DATABASE = 'bench_seat_map';
@@ -61,9 +65,11 @@ async function prepareCatalog() {
   const [{ count }] = (await db('seats').count({ count: '*' })) as [{ count: string }];
   const expected = VOLUME.concerts * VOLUME.timeslotsPerConcert * VOLUME.seatsPerTimeslot;
   if (Number(count) !== expected) {
-    console.log(`generating ${expected.toLocaleString()} seats (once)...`);
+    console.error(`generating ${expected.toLocaleString()} seats (once)...`);
     await db.raw('truncate concerts cascade');
-    await generateCatalog(db, VOLUME);
+    await generateCatalog(db, VOLUME, (seats, total) =>
+      console.error(`  ${seats.toLocaleString()} of ${total.toLocaleString()} seats`),
+    );
     await db.raw('analyze');
   }
   return db;
@@ -84,6 +90,7 @@ const median = (runs: BenchRow[]) =>
   [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
 
 async function measure(name: string, port: number): Promise<BenchRow> {
+  console.error(`${name}: ${SECONDS} s of load...`);
   let next = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,

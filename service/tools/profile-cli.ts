@@ -12,24 +12,26 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import knexFactory from 'knex';
-import { createDatabase, type Knex } from '../src/db/knex.js';
+import type { Knex } from 'knex';
 import type { CpuProfile } from '../src/diagnostics/profiler.js';
-import { failUsage, parseCommandLine } from '@concert-booking/devkit/cli';
-import { localServices } from '@concert-booking/devkit/local-services';
-import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
-import { seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
-import { freePort } from '@concert-booking/devkit/wait';
-import { writeFlamegraph } from './flamegraph.js';
+import { choiceFlag, numberFlag, parseOrExit, UsageError, type CommandLine } from '@concert-booking/lib';
 
 const DATABASE = 'profile_seat_map';
 /** Its own Redis database number, so profile runs never leave seat maps where the tests look. */
 const REDIS_DB = 15;
 
-const command = {
+const COMMAND: CommandLine<{
+  cache: { type: 'string'; default: string };
+  index: { type: 'string'; default: string };
+  seconds: { type: 'string'; default: string };
+  connections: { type: 'string'; default: string };
+  timeslots: { type: 'string'; default: string };
+}> = {
   name: 'npm run profile --',
-  usage: 'seat-map [--cache on|off] [--index on|off] [--seconds 10] [--connections 32] [--timeslots 10]',
+  usage: `seat-map [--cache on|off] [--index on|off] [--seconds 10] [--connections 32] [--timeslots 10]
+  Seat-map load with autocannon against a local service while it records a CPU profile; writes the profile and
+  its flamegraph to reports/profiles/. --index off (the default) drops the seat-map index (the incident's query);
+  --seconds up to 60, --connections up to 1000, --timeslots (requests spread over them) up to 10000.`,
   options: {
     cache: { type: 'string', default: 'on' },
     index: { type: 'string', default: 'off' },
@@ -39,28 +41,33 @@ const command = {
     timeslots: { type: 'string', default: '10' },
   },
   allowPositionals: true,
-} as const;
-const { values, positionals } = parseCommandLine(command, process.argv.slice(2));
+};
 
-function onOff(name: string, value: string): boolean {
-  if (value !== 'on' && value !== 'off') failUsage(command, `--${name} must be on or off, got ${value}`);
-  return value === 'on';
-}
+const { cache, index, seconds, connections, hotTimeslots } = parseOrExit(
+  COMMAND,
+  process.argv.slice(2),
+  ({ values, positionals }) => {
+    if (positionals[0] !== 'seat-map' || positionals.length !== 1)
+      throw new UsageError('the only scenario is seat-map');
+    return {
+      cache: choiceFlag('cache', values.cache, ['on', 'off']) === 'on',
+      index: choiceFlag('index', values.index, ['on', 'off']) === 'on',
+      seconds: numberFlag('seconds', values.seconds, { integer: true, max: 60 }),
+      connections: numberFlag('connections', values.connections, { integer: true, max: 1000 }),
+      hotTimeslots: numberFlag('timeslots', values.timeslots, { integer: true, max: 10_000 }),
+    };
+  },
+);
 
-function count(name: string, value: string, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    failUsage(command, `--${name} must be an integer from 1 to ${max}, got ${value}`);
-  return n;
-}
-
-if (positionals[0] !== 'seat-map' || positionals.length !== 1)
-  failUsage(command, 'the only scenario is seat-map');
-const cache = onOff('cache', values.cache);
-const index = onOff('index', values.index);
-const seconds = count('seconds', values.seconds, 60);
-const connections = count('connections', values.connections, 1000);
-const hotTimeslots = count('timeslots', values.timeslots, 10_000);
+// Imported once the command line is known good: --help and a bad flag answer at once.
+const { default: autocannon } = await import('autocannon');
+const { default: knexFactory } = await import('knex');
+const { createDatabase } = await import('../src/db/knex.js');
+const { localServices } = await import('@concert-booking/devkit/local-services');
+const { ProcessGroup, runProcess } = await import('@concert-booking/devkit/process');
+const { seedProcess, serviceProcess } = await import('@concert-booking/devkit/programs');
+const { freePort } = await import('@concert-booking/devkit/wait');
+const { writeFlamegraph } = await import('./flamegraph.js');
 
 /** Whatever this command starts (the seed, the service) stops with it, however it ends. */
 const processes = new ProcessGroup();

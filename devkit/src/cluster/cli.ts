@@ -8,7 +8,7 @@
  *   values      the bundle values file for the local images (BUNDLE_VALUES=...; written by `up`)
  */
 import { existsSync } from 'node:fs';
-import { parseCommandLine, runMain, UsageError, type CommandLine } from '../cli.js';
+import { parseCommandLine, runMain, UsageError, type CommandLine } from '@concert-booking/lib';
 import { ClusterUpError, down, prepare, status, up } from './cluster.js';
 import { clusterLayout } from './layout.js';
 

@@ -1,5 +1,5 @@
 /**
- * The arguments etcd and kube-apiserver start with, shared by the envtest harness (test-support/cluster.ts:
+ * The arguments etcd and kube-apiserver start with, shared by the envtest harness (devkit/src/cluster/envtest.ts:
  * API server only, loopback, free ports) and the local cluster (devkit/src/cluster/cluster.ts: with nodes).
  */
 import { request as httpsRequest } from 'node:https';

@@ -1,7 +1,7 @@
 /**
  * Certificates and kubeconfigs for a Kubernetes control plane made here: one CA, serving and client
  * certificates signed by it (openssl CLI, ECDSA P-256 keys), the service-account signing key pair.
- * Used by the envtest harness (test-support/cluster.ts) and the local cluster (devkit/src/cluster/).
+ * Used by the envtest harness (devkit/src/cluster/envtest.ts) and the local cluster (devkit/src/cluster/).
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';

@@ -1,6 +1,6 @@
 // The rules' parameters: their types, the defaults, and the checks that refuse parameters under which an alert
 // could never fire.
-import { ALERTS, LATENCY_BUCKETS } from '@concert-booking/lib';
+import { ALERTS, AVAILABILITY_OBJECTIVE, LATENCY_BUCKETS, P90_THRESHOLD_SECONDS } from '@concert-booking/lib';
 
 /** Alert severities: `page` reaches the on-call person now (Slack + email); `ticket` goes to the team channel. */
 export type Severity = 'page' | 'ticket';
@@ -113,13 +113,13 @@ export const DEFAULT_RULE_PARAMS: RuleParams = {
   excludedRoutes: ['/metrics', '/livez', '/readyz'],
   evaluationInterval: '30s',
   rateWindow: '5m',
-  p90ThresholdSeconds: 0.5,
+  p90ThresholdSeconds: P90_THRESHOLD_SECONDS,
   // 5 minutes: long enough that one slow scrape window does not page or scale, short enough that the
   // controller adds replicas before a 14.4x latency burn has spent much budget.
   forDuration: '5m',
   minRequestRate: 1,
   autoscaleTarget: 'booking-service',
-  availabilityObjective: 0.99,
+  availabilityObjective: AVAILABILITY_OBJECTIVE,
   latencyObjective: 0.99,
   latencyObjectiveThresholdSeconds: 1,
   histogramBuckets: LATENCY_BUCKETS,

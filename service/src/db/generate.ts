@@ -13,7 +13,11 @@ export const DEMO_VOLUME: CatalogVolume = { concerts: 5, timeslotsPerConcert: 4,
  * volume: 100 x 20 x 500 = 1M seats takes seconds, not the minutes of row-by-row inserts.
  * Seat grades and prices follow a venue's layout: the front rows are VIP, the back rows A.
  */
-export async function generateCatalog(db: Knex, volume: CatalogVolume): Promise<{ seats: number }> {
+export async function generateCatalog(
+  db: Knex,
+  volume: CatalogVolume,
+  onProgress?: (seats: number, total: number) => void,
+): Promise<{ seats: number }> {
   return db.transaction(async (trx) => {
     const concertIds: number[] = (
       await trx.raw<{ rows: { id: string }[] }>(
@@ -31,18 +35,26 @@ export async function generateCatalog(db: Knex, volume: CatalogVolume): Promise<
        from unnest(?::bigint[]) as c(id) cross join generate_series(0, ? - 1) as k`,
       [concertIds, volume.timeslotsPerConcert],
     );
-    const inserted = await trx.raw<{ rowCount: number }>(
-      `insert into seats (timeslot_id, number, grade, price)
-       select t.id, n,
-              case when n <= s * 0.1 then 'VIP' when n <= s * 0.3 then 'R' when n <= s * 0.6 then 'S' else 'A' end,
-              case when n <= s * 0.1 then 220000 when n <= s * 0.3 then 176000 when n <= s * 0.6 then 154000 else 121000 end
-       from timeslots t
-       cross join (select ?::int as s) as size
-       cross join generate_series(1, size.s) as n
-       where t.concert_id = any(?::bigint[])`,
-      [volume.seatsPerTimeslot, concertIds],
-    );
-    return { seats: inserted.rowCount };
+    const total = concertIds.length * volume.timeslotsPerConcert * volume.seatsPerTimeslot;
+    let seats = 0;
+    // A statement per tenth of the concerts rather than one, so a long generation can report progress.
+    const perChunk = Math.ceil(concertIds.length / 10);
+    for (let start = 0; start < concertIds.length; start += perChunk) {
+      const inserted = await trx.raw<{ rowCount: number }>(
+        `insert into seats (timeslot_id, number, grade, price)
+         select t.id, n,
+                case when n <= s * 0.1 then 'VIP' when n <= s * 0.3 then 'R' when n <= s * 0.6 then 'S' else 'A' end,
+                case when n <= s * 0.1 then 220000 when n <= s * 0.3 then 176000 when n <= s * 0.6 then 154000 else 121000 end
+         from timeslots t
+         cross join (select ?::int as s) as size
+         cross join generate_series(1, size.s) as n
+         where t.concert_id = any(?::bigint[])`,
+        [volume.seatsPerTimeslot, concertIds.slice(start, start + perChunk)],
+      );
+      seats += inserted.rowCount;
+      onProgress?.(seats, total);
+    }
+    return { seats };
   });
 }
 
