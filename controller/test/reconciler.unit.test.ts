@@ -1,6 +1,6 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@concert-booking/lib';
-import type { AlertScalerResource } from '../src/api/alertscaler.js';
+import type { AlertScalerResource, AlertScalerStatus } from '../src/api/alertscaler.js';
 import { ControllerMetrics } from '../src/metrics.js';
 import { MemoryEventRecorder } from '../src/reconcile/events.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
@@ -9,19 +9,28 @@ import { KubeScaleTarget } from '../src/targets/kube-scale.js';
 import { ConflictError, TargetError, type ScaleTarget } from '../src/targets/scale-target.js';
 
 // One reconcile at a time, fast: the memory store, the real Reconciler and events, and a fake target (the API
-// behind /scale is not what these tests are about; controller/test/cluster.test.ts runs the real one).
+// behind /scale is not what these tests are about; controller/test/cluster.test.ts runs the real one, and
+// reconciler.test.ts the same decisions against a real API server). The mutation run of reconciler.ts uses
+// these tests (docs/testing.md).
 const logger = createLogger('silent', {});
 const NS = 'local';
 const NAME = 'booking-service';
 const NOW = new Date('2025-06-01T12:00:00Z');
 
-const resource = (apiVersion = 'apps/v1', generation = 1): AlertScalerResource => ({
+const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
+
+const resource = (
+  apiVersion = 'apps/v1',
+  generation = 1,
+  spec: Record<string, unknown> = {},
+): AlertScalerResource => ({
   metadata: { name: NAME, generation },
   spec: {
     scaleTargetRef: { apiVersion, kind: 'Deployment', name: 'booking-service' },
     alerts: [{ alertName: 'BookingHighP90Latency', matchers: [] }],
     minReplicas: 2,
     maxReplicas: 6,
+    ...spec,
   },
 });
 
@@ -64,22 +73,26 @@ function setup(targetFor: () => ScaleTarget, scaler = resource()) {
     clock: () => NOW,
     logger,
   });
-  const firing = () =>
-    store.updateStatus(NS, NAME, (s) => ({
-      ...s.status,
+  const setStatus = (status: Partial<AlertScalerStatus>) =>
+    store.updateStatus(NS, NAME, (s) => ({ ...s.status, ...status }));
+  const firing = (role: 'scale' | 'saturation' = 'scale') =>
+    setStatus({
       firingAlerts: [
         {
           fingerprint: 'f1',
           startsAt: NOW.toISOString(),
-          alertName: 'BookingHighP90Latency',
-          role: 'scale',
+          alertName: role === 'scale' ? 'BookingHighP90Latency' : 'BookingDbPoolWaiting',
+          role,
           lastNotifiedTime: NOW.toISOString(),
         },
       ],
-    }));
-  const ableToScale = async () =>
-    (await store.get(NS, NAME))!.status.conditions.find((c) => c.type === 'AbleToScale');
+    });
+  const status = async () => (await store.get(NS, NAME))!.status;
+  const condition = async (type: string) => (await status()).conditions.find((c) => c.type === type);
+  const ableToScale = () => condition('AbleToScale');
   const reasons = () => events.list().map((e) => `${e.type} ${e.reason}`);
+  const notices = () => events.list().map((e) => `${e.type} ${e.reason}: ${e.message}`);
+  const operations = () => metrics.registry.getSingleMetricAsString('alertscaler_scale_operations_total');
   const gauges = async () =>
     (await metrics.registry.getMetricsAsJSON())
       .filter((m) => m.name.startsWith('alertscaler_') && m.name.endsWith('_replicas'))
@@ -90,11 +103,171 @@ function setup(targetFor: () => ScaleTarget, scaler = resource()) {
     reconcile: () => reconciler.reconcile(NS, NAME),
     targetsMade: () => targetsMade,
     firing,
+    setStatus,
+    status,
+    condition,
     ableToScale,
     reasons,
+    notices,
+    operations,
     gauges,
   };
 }
+
+describe('a decision', () => {
+  const SPEC = {
+    maxReplicas: 10,
+    scaleUp: { step: { type: 'Pods', value: 2 }, cooldownSeconds: 120 },
+    scaleDown: { step: { type: 'Pods', value: 1 }, stabilizationWindowSeconds: 300, cooldownSeconds: 60 },
+  };
+  const scenario = (replicas: number, spec: Record<string, unknown> = {}) => {
+    const target = new FakeTarget(replicas);
+    return { target, ...setup(() => target, resource('apps/v1', 1, { ...SPEC, ...spec })) };
+  };
+
+  test('a firing alert scales up one step: /scale, status, condition, Event and metrics', async () => {
+    const t = scenario(2);
+    await t.firing();
+    expect(await t.reconcile()).toBeUndefined();
+    expect(t.target.calls).toEqual(['get', 'set 4']);
+    expect(await t.status()).toMatchObject({
+      currentReplicas: 4,
+      desiredReplicas: 4,
+      lastScaleTime: NOW.toISOString(),
+      lastScaleDirection: 'Up',
+      observedGeneration: 1,
+    });
+    expect(await t.ableToScale()).toMatchObject({ status: 'True', reason: 'SucceededRescale' });
+    expect(t.notices()).toEqual(['Normal ScaledUp: 1 alert(s) firing: scale up from 2 to 4']);
+    expect(await t.operations()).toContain('{direction="up",result="success"} 1');
+    expect(await t.gauges()).toEqual([
+      'alertscaler_desired_replicas booking-service 4',
+      'alertscaler_current_replicas booking-service 4',
+      'alertscaler_max_replicas booking-service 10',
+      'alertscaler_min_replicas booking-service 2',
+    ]);
+  });
+
+  test('no alert since the stabilization window: scales down one step with a ScaledDown Event', async () => {
+    const t = scenario(4);
+    await t.setStatus({ lastFiringTime: ago(301) });
+    expect(await t.reconcile()).toBeUndefined();
+    expect(t.target.replicas).toBe(3);
+    expect(await t.status()).toMatchObject({ currentReplicas: 3, lastScaleDirection: 'Down' });
+    expect(t.notices()).toEqual(['Normal ScaledDown: no alert firing: scale down from 4 to 3']);
+    expect(await t.operations()).toContain('{direction="down",result="success"} 1');
+  });
+
+  test('the last firing time holds a scale-down for the rest of the window, and says when to look again', async () => {
+    const t = scenario(4);
+    await t.setStatus({ lastFiringTime: ago(10) });
+    expect(await t.reconcile()).toBe(290);
+    expect(t.target.calls).toEqual(['get']);
+    expect(await t.ableToScale()).toMatchObject({ status: 'True', reason: 'Stabilizing' });
+    expect(await t.status()).toMatchObject({ currentReplicas: 4, desiredReplicas: 4 });
+    expect(await t.status()).not.toHaveProperty('lastScaleTime');
+    expect(t.notices()).toEqual([]);
+  });
+
+  test('the last scale-up (time and direction) holds the next one for the rest of the cooldown', async () => {
+    const t = scenario(4);
+    await t.firing();
+    await t.setStatus({ lastScaleTime: ago(30), lastScaleDirection: 'Up' });
+    expect(await t.reconcile()).toBe(90);
+    expect(t.target.calls).toEqual(['get']);
+    expect(await t.ableToScale()).toMatchObject({ reason: 'UpCooldown' });
+  });
+
+  test('at maxReplicas: refused and counted each time, one AtMaxReplicas Event', async () => {
+    const t = scenario(10);
+    await t.firing();
+    await t.reconcile();
+    await t.reconcile();
+    expect(t.target.calls).toEqual(['get', 'get']);
+    expect(t.notices()).toEqual(['Normal AtMaxReplicas: 1 alert(s) firing, already at maxReplicas 10']);
+    expect(await t.condition('ScalingLimited')).toMatchObject({ status: 'True', reason: 'TooManyReplicas' });
+    expect(await t.operations()).toContain('{direction="up",result="refused"} 2');
+  });
+
+  test('a saturation alert: held and counted as saturated, one HeldForSaturation Event', async () => {
+    const t = scenario(2, { saturation: { alerts: [{ alertName: 'BookingDbPoolWaiting' }] } });
+    await t.firing('scale');
+    const [scale] = (await t.status()).firingAlerts;
+    await t.firing('saturation');
+    const [saturation] = (await t.status()).firingAlerts;
+    await t.setStatus({ firingAlerts: [scale!, { ...saturation!, fingerprint: 'f2' }] });
+    await t.reconcile();
+    await t.reconcile();
+    expect(t.target.calls).toEqual(['get', 'get']);
+    expect(t.reasons()).toEqual(['Normal HeldForSaturation']);
+    expect(t.notices()[0]).toContain('BookingDbPoolWaiting also fires');
+    expect(await t.operations()).toContain('{direction="up",result="saturated"} 2');
+  });
+
+  test('dry run: decided, recorded and announced once, counted each time, nothing is scaled', async () => {
+    const t = scenario(2, { dryRun: true });
+    await t.firing();
+    await t.reconcile();
+    await t.reconcile();
+    expect(t.target.calls).toEqual(['get', 'get']);
+    expect(await t.status()).toMatchObject({ currentReplicas: 2, desiredReplicas: 4 });
+    expect(t.notices()).toEqual([
+      'Normal DryRun: dry run: would scale from 2 to 4: 1 alert(s) firing: scale up from 2 to 4',
+    ]);
+    expect(await t.operations()).toContain('{direction="up",result="dry_run"} 2');
+    expect(await t.gauges()).toContain('alertscaler_current_replicas booking-service 2');
+    expect(await t.gauges()).toContain('alertscaler_desired_replicas booking-service 4');
+  });
+
+  test('paused: one Paused Event; after a scale, a later pause is announced again', async () => {
+    const t = scenario(2, { paused: true });
+    await t.firing();
+    await t.reconcile();
+    await t.reconcile();
+    expect(t.reasons()).toEqual(['Normal Paused']);
+    t.store.apply(resource('apps/v1', 2, { ...SPEC, paused: false }));
+    await t.reconcile();
+    t.store.apply(resource('apps/v1', 3, { ...SPEC, paused: true }));
+    await t.reconcile();
+    expect(t.reasons()).toEqual(['Normal Paused', 'Normal ScaledUp', 'Normal Paused']);
+    expect(t.target.replicas).toBe(4);
+  });
+
+  test('a refusal after a quiet decision is announced again', async () => {
+    const t = scenario(10);
+    await t.firing();
+    await t.reconcile();
+    // The alert resolves: a plain hold (the stabilization window) records nothing, and forgets the refusal.
+    await t.setStatus({ firingAlerts: [], lastFiringTime: ago(10) });
+    expect(await t.reconcile()).toBe(290);
+    await t.firing();
+    await t.reconcile();
+    expect(t.reasons()).toEqual(['Normal AtMaxReplicas', 'Normal AtMaxReplicas']);
+  });
+
+  test('an invalid spec: status and one Warning say why, the target is neither made nor read', async () => {
+    const t = scenario(2, { alerts: [{ alertName: 'A', matchers: [{ name: 'x', op: '=~', value: '(' }] }] });
+    await t.firing();
+    expect(await t.reconcile()).toBeUndefined();
+    expect(await t.reconcile()).toBeUndefined();
+    expect(t.targetsMade()).toBe(0);
+    expect(await t.ableToScale()).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(t.notices()).toHaveLength(1);
+    expect(t.notices()[0]).toMatch(/^Warning InvalidSpec: alerts\.0\.matchers\.0\.value: /);
+    expect(await t.gauges()).toEqual([]);
+  });
+
+  test('a /scale write that fails (not a conflict): counted as an error, the error propagates', async () => {
+    const t = scenario(2);
+    t.target.fail = (operation) =>
+      operation === 'set' ? new TargetError('set', t.target.description, 'HTTP 422: invalid') : undefined;
+    await t.firing();
+    await expect(t.reconcile()).rejects.toThrow('set Deployment/booking-service: HTTP 422: invalid');
+    expect(await t.operations()).toContain('{direction="up",result="error"} 1');
+    expect(await t.operations()).not.toContain('result="success"');
+    expect(await t.ableToScale()).toMatchObject({ status: 'False', reason: 'FailedUpdateScale' });
+  });
+});
 
 describe('a conflicting /scale write', () => {
   test('is read again and decided again from what the other writer left', async () => {
