@@ -20,7 +20,7 @@ export const modules = {
   // Its decisions on the memory store (reconciler.test.ts runs the same against an API server, much slower).
   'controller/src/reconcile/reconciler.ts': ['controller/test/reconciler.unit.test.ts'],
   // updateStatus: the compare-and-swap and its retries
-  'controller/src/reconcile/kube-store.ts:106-136': ['controller/test/reconciler.test.ts'],
+  'controller/src/reconcile/kube-store.ts:106-136': ['controller/test/kube-store.test.ts'],
   // service: queue admission, idempotency, the hold and payment statements, the seat-map cache
   'service/src/queue/admission.ts': ['service/test/booking-rules.unit.test.ts'],
   'service/src/payments/idempotency.ts': [

@@ -84,7 +84,7 @@ const mutants: ListedMutant[] = [
     file: 'controller/src/reconcile/kube-store.ts',
     from: 'if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;',
     to: 'throw error;',
-    tests: ['controller/test/reconciler.test.ts'],
+    tests: ['controller/test/kube-store.test.ts'],
   },
   {
     name: 'leader: an expired lease is never taken over',
