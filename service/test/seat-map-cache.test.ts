@@ -4,6 +4,7 @@ import { LocalBus, MemoryStore } from '../src/cache/store.js';
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { findSeatMap } from '../src/catalog/queries.js';
 import { serviceLogger } from '../src/logger.js';
+import { createLogger, type Logger } from '@concert-booking/lib';
 import { sharedRedisUrl } from '@concert-booking/devkit/databases';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { PrivateRedis } from '@concert-booking/devkit/servers';
@@ -11,6 +12,13 @@ import { freePort, waitFor } from '@concert-booking/devkit/wait';
 import { startTestService } from './support/service.js';
 
 const logger = serviceLogger('silent');
+
+/** A logger whose warnings the test reads: `{ msg, key, err }` of each line. */
+function warningLog() {
+  const lines: Record<string, unknown>[] = [];
+  const captured = createLogger('warn', {}, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger: captured, warnings: () => lines.map(({ msg, key, err }) => ({ msg, key, err })) };
+}
 let database: TestDatabase;
 
 beforeAll(async () => {
@@ -26,7 +34,12 @@ afterAll(async () => database?.drop());
 function countingCache(
   redis: Redis,
   prefix = '',
-  options: { enabled?: boolean; memoryTtlMs?: number; beforeLoadReturns?: () => Promise<void> } = {},
+  options: {
+    enabled?: boolean;
+    memoryTtlMs?: number;
+    beforeLoadReturns?: () => Promise<void>;
+    logger?: Logger;
+  } = {},
 ) {
   const registry = new Registry();
   const counter = { queries: 0 };
@@ -44,7 +57,7 @@ function countingCache(
     ttlSeconds: 60,
     memoryTtlMs: options.memoryTtlMs ?? 10 * 60_000,
     registry,
-    logger,
+    logger: options.logger ?? logger,
   });
   const degraded = async () =>
     (await registry.getSingleMetric('booking_seatmap_degraded_total')!.get()).values[0]?.value ?? 0;
@@ -182,13 +195,45 @@ describe('seat-map cache against real Redis and Postgres', () => {
   test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
     opened.push(async () => dead.disconnect());
-    const { cache, counter, metric, degraded } = countingCache(dead);
+    const log = warningLog();
+    const { cache, counter, metric, degraded } = countingCache(dead, '', { logger: log.logger });
     const seatMap = await cache.get(2);
     expect(JSON.parse(seatMap!.body.toString()).timeslotId).toBe(2);
     expect([await degraded(), await metric('redis', 'error')]).toEqual([1, 1]);
     await expect(cache.invalidate(2)).resolves.toBeUndefined();
     await cache.get(2);
     expect(counter.queries).toBe(2);
+    // Each warning names the key and why (the client's error text).
+    const key = seatMapKey(2);
+    expect(log.warnings()).toEqual([
+      { msg: 'seat-map cache unavailable, reading Postgres', key, err: expect.stringMatching(/.+/) },
+      { msg: 'seat-map invalidation failed', key, err: expect.stringMatching(/.+/) },
+      { msg: 'seat-map cache unavailable, reading Postgres', key, err: expect.stringMatching(/.+/) },
+    ]);
+  });
+
+  test('a Redis that refuses the write: served from Postgres, the failed write counted and logged, not degraded', async () => {
+    // A real Redis user who may do everything but SET: reads miss, the fill's write is refused (NOPERM).
+    const user = `seatmap-no-set-${process.pid}`;
+    await redis.call('ACL', 'SETUSER', user, 'reset', 'on', '>secret', '~*', '&*', '+@all', '-set');
+    const url = new URL(sharedRedisUrl());
+    url.username = user;
+    url.password = 'secret';
+    const readOnly = createRedis(url.toString(), 1_000, logger);
+    opened.push(async () => {
+      readOnly.disconnect();
+      await redis.call('ACL', 'DELUSER', user);
+    });
+    await waitFor(async () => (await readOnly.ping()) === 'PONG');
+    const log = warningLog();
+    const { cache, counter, metric, degraded } = countingCache(readOnly, '', { logger: log.logger });
+    expect(JSON.parse((await cache.get(3))!.body.toString()).timeslotId).toBe(3);
+    await waitFor(async () => (await metric('redis', 'error')) === 1, 5_000, 'the failed write counted');
+    expect([await metric('redis', 'miss'), await degraded(), counter.queries]).toEqual([1, 0, 1]);
+    expect(await redis.exists(seatMapKey(3))).toBe(0);
+    expect(log.warnings()).toEqual([
+      { msg: 'seat-map cache write failed', key: seatMapKey(3), err: expect.stringContaining('NOPERM') },
+    ]);
   });
 
   test('an unknown timeslot is null and not cached', async () => {
