@@ -30,82 +30,38 @@ describe('mayAcquire (may this candidate take the lease?)', () => {
 
 describe('claimedRecord (what a claim of the lease writes)', () => {
   const NOW = new Date('2025-06-01T12:00:00.500Z');
-  const EARLIER = '2025-06-01T11:00:00.000000Z';
   const now = '2025-06-01T12:00:00.500000Z';
+  const EARLIER = '2025-06-01T11:00:00.000000Z';
+  /** A lease of `holderIdentity` for 10 s, acquired and renewed EARLIER. */
+  const held = (holderIdentity: string, leaseTransitions: number): LeaseRecord => ({
+    holderIdentity,
+    leaseDurationSeconds: 10,
+    acquireTime: EARLIER,
+    renewTime: EARLIER,
+    leaseTransitions,
+  });
+  /** What 'a' writes claiming it for 15 s at NOW. */
+  const claimed = (acquireTime: string, leaseTransitions: number): LeaseRecord => ({
+    holderIdentity: 'a',
+    leaseDurationSeconds: 15,
+    acquireTime,
+    renewTime: now,
+    leaseTransitions,
+  });
   test.each<[string, LeaseRecord, LeaseRecord]>([
+    ['a new lease: a first term, no transition', {}, claimed(now, 0)],
     [
-      'a new lease: a first term, no transition',
-      {},
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 15,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: 0,
-      },
+      'a renewal: the same term (acquireTime, transitions), its own duration',
+      held('a', 3),
+      claimed(EARLIER, 3),
     ],
-    [
-      'a renewal: the same term (acquireTime and transitions kept), the duration set again',
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 1,
-        acquireTime: EARLIER,
-        renewTime: EARLIER,
-        leaseTransitions: 3,
-      },
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 15,
-        acquireTime: EARLIER,
-        renewTime: now,
-        leaseTransitions: 3,
-      },
-    ],
-    [
-      'a take-over from another holder: a new term, one more transition',
-      {
-        holderIdentity: 'b',
-        leaseDurationSeconds: 10,
-        acquireTime: EARLIER,
-        renewTime: EARLIER,
-        leaseTransitions: 3,
-      },
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 15,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: 4,
-      },
-    ],
+    ['a take-over from another holder: a new term, one more transition', held('b', 3), claimed(now, 4)],
     [
       'a released lease (empty holder): a new term, no transition (nobody lost it)',
-      {
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        acquireTime: EARLIER,
-        renewTime: EARLIER,
-        leaseTransitions: 3,
-      },
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 15,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: 3,
-      },
+      held('', 3),
+      claimed(now, 3),
     ],
-    [
-      'a holder without a transition count: counted from 0',
-      { holderIdentity: 'b', renewTime: EARLIER },
-      {
-        holderIdentity: 'a',
-        leaseDurationSeconds: 15,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: 1,
-      },
-    ],
+    ['a holder without a transition count: counted from 0', { holderIdentity: 'b' }, claimed(now, 1)],
   ])('%s', (_name, record, expected) => {
     expect(claimedRecord(record, 'a', 15, NOW)).toEqual(expected);
   });

@@ -75,17 +75,16 @@ function setup(targetFor: () => ScaleTarget, scaler = resource()) {
   });
   const setStatus = (status: Partial<AlertScalerStatus>) =>
     store.updateStatus(NS, NAME, (s) => ({ ...s.status, ...status }));
-  const firing = (role: 'scale' | 'saturation' = 'scale') =>
+  /** Firing episodes, one per role given (a scaling alert when none is). */
+  const firing = (...roles: ('scale' | 'saturation')[]) =>
     setStatus({
-      firingAlerts: [
-        {
-          fingerprint: 'f1',
-          startsAt: NOW.toISOString(),
-          alertName: role === 'scale' ? 'BookingHighP90Latency' : 'BookingDbPoolWaiting',
-          role,
-          lastNotifiedTime: NOW.toISOString(),
-        },
-      ],
+      firingAlerts: (roles.length > 0 ? roles : ['scale' as const]).map((role, i) => ({
+        fingerprint: `f${i + 1}`,
+        startsAt: NOW.toISOString(),
+        alertName: role === 'scale' ? 'BookingHighP90Latency' : 'BookingDbPoolWaiting',
+        role,
+        lastNotifiedTime: NOW.toISOString(),
+      })),
     });
   const status = async () => (await store.get(NS, NAME))!.status;
   const condition = async (type: string) => (await status()).conditions.find((c) => c.type === type);
@@ -191,11 +190,7 @@ describe('a decision', () => {
 
   test('a saturation alert: held and counted as saturated, one HeldForSaturation Event', async () => {
     const t = scenario(2, { saturation: { alerts: [{ alertName: 'BookingDbPoolWaiting' }] } });
-    await t.firing('scale');
-    const [scale] = (await t.status()).firingAlerts;
-    await t.firing('saturation');
-    const [saturation] = (await t.status()).firingAlerts;
-    await t.setStatus({ firingAlerts: [scale!, { ...saturation!, fingerprint: 'f2' }] });
+    await t.firing('scale', 'saturation');
     await t.reconcile();
     await t.reconcile();
     expect(t.target.calls).toEqual(['get', 'get']);
