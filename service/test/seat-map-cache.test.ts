@@ -183,6 +183,20 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(await cache.get(987654)).toBeNull();
   });
 
+  test('the etag is a quoted digest of the body: the same from every layer and with the cache off', async () => {
+    const a = countingCache(redis);
+    const b = countingCache(redis);
+    const off = countingCache(redis, '', { enabled: false });
+    const fromPostgres = (await a.cache.get(3))!.etag;
+    const fromMemory = (await a.cache.get(3))!.etag;
+    const fromRedis = (await b.cache.get(3))!.etag;
+    const uncached = (await off.cache.get(3))!.etag;
+    expect(a.counter.queries + b.counter.queries).toBe(1);
+    expect(fromPostgres).toMatch(/^"[\w-]{27}"$/); // SHA-1, base64url
+    expect([fromMemory, fromRedis, uncached]).toEqual([fromPostgres, fromPostgres, fromPostgres]);
+    expect((await off.cache.get(2))!.etag).not.toBe(uncached);
+  });
+
   test('without a memory layer every read asks Redis, and no memory lookup is counted', async () => {
     const { cache, counter, metric } = countingCache(redis, '', { memoryTtlMs: 0 });
     await cache.get(3);
