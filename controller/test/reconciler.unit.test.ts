@@ -61,6 +61,12 @@ class FakeTarget implements ScaleTarget {
 }
 
 function setup(targetFor: () => ScaleTarget, scaler = resource()) {
+  const logged: Record<string, unknown>[] = [];
+  const reconcilerLogger = createLogger(
+    'info',
+    {},
+    { write: (line: string) => logged.push(JSON.parse(line)) },
+  );
   const store = new MemoryScalerStore([scaler]);
   const events = new MemoryEventRecorder(logger);
   const metrics = new ControllerMetrics();
@@ -71,7 +77,7 @@ function setup(targetFor: () => ScaleTarget, scaler = resource()) {
     events,
     metrics,
     clock: () => NOW,
-    logger,
+    logger: reconcilerLogger,
   });
   const setStatus = (status: Partial<AlertScalerStatus>) =>
     store.updateStatus(NS, NAME, (s) => ({ ...s.status, ...status }));
@@ -110,6 +116,8 @@ function setup(targetFor: () => ScaleTarget, scaler = resource()) {
     notices,
     operations,
     gauges,
+    /** The reconciler's log lines, without pino's own fields. */
+    logged: () => logged.map(({ level: _level, time: _time, ...line }) => line),
   };
 }
 
@@ -138,6 +146,13 @@ describe('a decision', () => {
     });
     expect(await t.ableToScale()).toMatchObject({ status: 'True', reason: 'SucceededRescale' });
     expect(t.notices()).toEqual(['Normal ScaledUp: 1 alert(s) firing: scale up from 2 to 4']);
+    expect(t.logged()).toEqual([
+      {
+        scaler: NAME,
+        decision: expect.objectContaining({ desiredReplicas: 4, reason: 'ScaleUp' }),
+        msg: '1 alert(s) firing: scale up from 2 to 4',
+      },
+    ]);
     expect(await t.operations()).toContain('{direction="up",result="success"} 1');
     expect(await t.gauges()).toEqual([
       'alertscaler_desired_replicas booking-service 4',
@@ -166,6 +181,7 @@ describe('a decision', () => {
     expect(await t.status()).toMatchObject({ currentReplicas: 4, desiredReplicas: 4 });
     expect(await t.status()).not.toHaveProperty('lastScaleTime');
     expect(t.notices()).toEqual([]);
+    expect(await t.operations()).not.toContain('result=');
   });
 
   test('the last scale-up (time and direction) holds the next one for the rest of the cooldown', async () => {
@@ -186,6 +202,35 @@ describe('a decision', () => {
     expect(t.notices()).toEqual(['Normal AtMaxReplicas: 1 alert(s) firing, already at maxReplicas 10']);
     expect(await t.condition('ScalingLimited')).toMatchObject({ status: 'True', reason: 'TooManyReplicas' });
     expect(await t.operations()).toContain('{direction="up",result="refused"} 2');
+    expect(await t.operations()).not.toMatch(/result="(dry_run|saturated|success)"/);
+  });
+
+  test('a different refusal is announced although another one was the last', async () => {
+    const t = scenario(10);
+    await t.firing();
+    await t.reconcile();
+    t.store.apply(resource('apps/v1', 2, { ...SPEC, paused: true }));
+    await t.reconcile();
+    expect(t.reasons()).toEqual(['Normal AtMaxReplicas', 'Normal Paused']);
+  });
+
+  test('a target at 0 replicas: one ScalingDisabled Event, nothing scaled or counted', async () => {
+    const t = scenario(0);
+    await t.firing();
+    await t.reconcile();
+    await t.reconcile();
+    expect(t.target.calls).toEqual(['get', 'get']);
+    expect(t.notices()).toEqual(['Normal ScalingDisabled: the target has 0 replicas: scaling is disabled']);
+    expect(await t.operations()).not.toContain('result=');
+  });
+
+  test('a saturation alert alone does not count as firing: the scale-down goes ahead', async () => {
+    const t = scenario(4, { saturation: { alerts: [{ alertName: 'BookingDbPoolWaiting' }] } });
+    await t.firing('saturation');
+    await t.setStatus({ lastFiringTime: ago(301) });
+    await t.reconcile();
+    expect(t.target.replicas).toBe(3);
+    expect(t.reasons()).toEqual(['Normal ScaledDown']);
   });
 
   test('a saturation alert: held and counted as saturated, one HeldForSaturation Event', async () => {
@@ -197,6 +242,7 @@ describe('a decision', () => {
     expect(t.reasons()).toEqual(['Normal HeldForSaturation']);
     expect(t.notices()[0]).toContain('BookingDbPoolWaiting also fires');
     expect(await t.operations()).toContain('{direction="up",result="saturated"} 2');
+    expect(await t.operations()).not.toMatch(/result="(dry_run|refused|success)"/);
   });
 
   test('dry run: decided, recorded and announced once, counted each time, nothing is scaled', async () => {
@@ -210,6 +256,7 @@ describe('a decision', () => {
       'Normal DryRun: dry run: would scale from 2 to 4: 1 alert(s) firing: scale up from 2 to 4',
     ]);
     expect(await t.operations()).toContain('{direction="up",result="dry_run"} 2');
+    expect(await t.operations()).not.toMatch(/result="(refused|saturated|success)"/);
     expect(await t.gauges()).toContain('alertscaler_current_replicas booking-service 2');
     expect(await t.gauges()).toContain('alertscaler_desired_replicas booking-service 4');
   });
@@ -254,10 +301,10 @@ describe('a decision', () => {
 
   test('a /scale write that fails (not a conflict): counted as an error, the error propagates', async () => {
     const t = scenario(2);
-    t.target.fail = (operation) =>
-      operation === 'set' ? new TargetError('set', t.target.description, 'HTTP 422: invalid') : undefined;
+    // Not a TargetError: whatever the target throws is named by its operation.
+    t.target.fail = (operation) => (operation === 'set' ? new TypeError('socket hang up') : undefined);
     await t.firing();
-    await expect(t.reconcile()).rejects.toThrow('set Deployment/booking-service: HTTP 422: invalid');
+    await expect(t.reconcile()).rejects.toThrow('set Deployment/booking-service: socket hang up');
     expect(await t.operations()).toContain('{direction="up",result="error"} 1');
     expect(await t.operations()).not.toContain('result="success"');
     expect(await t.ableToScale()).toMatchObject({ status: 'False', reason: 'FailedUpdateScale' });
@@ -281,6 +328,11 @@ describe('a conflicting /scale write', () => {
     await t.reconcile();
     expect(target.calls).toEqual(['get', 'set 3', 'get', 'set 5']);
     expect(target.replicas).toBe(5);
+    expect(t.logged()[0]).toEqual({
+      scaler: NAME,
+      attempt: 1,
+      msg: 'Deployment/booking-service changed since it was read: reading it again and deciding again',
+    });
     const operations = await t.metrics.registry.getSingleMetricAsString('alertscaler_scale_operations_total');
     expect(operations).toContain('{direction="up",result="conflict"} 1');
     expect(operations).toContain('{direction="up",result="success"} 1');
@@ -292,7 +344,9 @@ describe('a conflicting /scale write', () => {
     target.fail = (operation) => (operation === 'set' ? new ConflictError(target.description) : undefined);
     const t = setup(() => target);
     await t.firing();
-    await expect(t.reconcile()).rejects.toBeInstanceOf(TargetError);
+    await expect(t.reconcile()).rejects.toThrow(
+      new TargetError('set', target.description, 'still conflicting after 5 attempts'),
+    );
     expect(target.calls.filter((c) => c === 'get')).toHaveLength(5);
     expect(await t.ableToScale()).toMatchObject({ status: 'False', reason: 'FailedUpdateScale' });
     expect(t.reasons()).toEqual(['Warning FailedUpdateScale']);
@@ -361,6 +415,24 @@ describe('an invalid target (terminal, like controller-runtime TerminalError)', 
       message: expect.stringContaining('apiVersion "v1" has no group'),
     });
     expect(t.reasons()).toEqual(['Warning InvalidTarget']);
+  });
+
+  test("the target's own InvalidTargetError is kept as it is; any other failure to make it becomes one", async () => {
+    const invalid = setup(kubeTarget('v1'), resource('v1'));
+    await invalid.reconcile();
+    const own = (await invalid.ableToScale())!.message;
+    expect(own).toMatch(/^resolve Deployment\/booking-service: /);
+    expect(own).not.toMatch(/^resolve Deployment\/booking-service: resolve /);
+
+    const broken = setup(() => {
+      throw new RangeError('no such kind');
+    });
+    await expect(broken.reconcile()).resolves.toBeUndefined();
+    expect(await broken.ableToScale()).toMatchObject({
+      status: 'False',
+      reason: 'InvalidTarget',
+      message: 'resolve Deployment/booking-service: no such kind',
+    });
   });
 
   test('is not tried again until the spec changes (a new generation)', async () => {
