@@ -13,11 +13,15 @@ import { startTestService } from './support/service.js';
 
 const logger = serviceLogger('silent');
 
-/** A logger whose warnings the test reads: `{ msg, key, err }` of each line. */
-function warningLog() {
+/** A logger whose lines the test reads; `warnings()`: `{ msg, key, err }` of each line. */
+function warningLog(level = 'warn') {
   const lines: Record<string, unknown>[] = [];
-  const captured = createLogger('warn', {}, { write: (line: string) => lines.push(JSON.parse(line)) });
-  return { logger: captured, warnings: () => lines.map(({ msg, key, err }) => ({ msg, key, err })) };
+  const captured = createLogger(level, {}, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return {
+    logger: captured,
+    lines: () => lines,
+    warnings: () => lines.map(({ msg, key, err }) => ({ msg, key, err })),
+  };
 }
 let database: TestDatabase;
 
@@ -59,6 +63,8 @@ function countingCache(
     registry,
     logger: options.logger ?? logger,
   });
+  const enabledGauge = async () =>
+    (await registry.getSingleMetric('booking_seatmap_cache_enabled')!.get()).values[0]?.value;
   const degraded = async () =>
     (await registry.getSingleMetric('booking_seatmap_degraded_total')!.get()).values[0]?.value ?? 0;
   const metric = async (layer: string, result: string) => {
@@ -69,7 +75,7 @@ function countingCache(
     cache.close();
     await bus.close();
   });
-  return { cache, counter, metric, degraded };
+  return { cache, counter, metric, degraded, enabledGauge };
 }
 
 /** Closed after each test, passed or failed: a failed test leaves no subscriber behind. */
@@ -103,6 +109,43 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(second!.etag).toBe(first!.etag);
     expect(counter.queries).toBe(1);
     expect(await metric('memory', 'hit')).toBe(1);
+  });
+
+  test("the Redis key is the incident document's @Cacheable key", async () => {
+    const { cache } = countingCache(redis);
+    await cache.get(1);
+    expect(await redis.exists('concert:timeslot:seat:1')).toBe(1);
+  });
+
+  test('switched off at run time: every read goes to Postgres, the gauge says 0; switched on, caching resumes', async () => {
+    const log = warningLog('info');
+    const { cache, counter, enabledGauge } = countingCache(redis, '', { logger: log.logger });
+    await cache.get(2);
+    expect([cache.enabled, await enabledGauge()]).toEqual([true, 1]);
+    cache.setEnabled(false);
+    expect([cache.enabled, await enabledGauge()]).toEqual([false, 0]);
+    await cache.get(2);
+    await cache.get(2);
+    expect(counter.queries).toBe(3);
+    cache.setEnabled(false); // no change: not logged again
+    cache.setEnabled(true);
+    expect([cache.enabled, await enabledGauge()]).toEqual([true, 1]);
+    // The memory copy was dropped when it went off; Redis still has the seat map.
+    await cache.get(2);
+    await cache.get(2);
+    expect(counter.queries).toBe(3);
+    expect(log.lines().map(({ msg, enabled }) => ({ msg, enabled }))).toEqual([
+      { msg: 'seat-map cache switched', enabled: false },
+      { msg: 'seat-map cache switched', enabled: true },
+    ]);
+  });
+
+  test('a value written back after an invalidation (a racing fill) is removed by the second delete', async () => {
+    const { cache } = countingCache(redis);
+    await cache.invalidate(3);
+    await redis.set(seatMapKey(3), 'stale');
+    // Half a second after the invalidation; waited for, so a busy machine only makes it slower.
+    await waitFor(async () => (await redis.exists(seatMapKey(3))) === 0, 10_000, 'the second delete');
   });
 
   test('a second replica is served from Redis without querying Postgres', async () => {
