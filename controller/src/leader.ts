@@ -53,10 +53,50 @@ export function mayAcquire(
   return nowMs - observedAtMs > (record.leaseDurationSeconds ?? 0) * 1000;
 }
 
+/** When the record was last seen to change, by the local clock: a new holder or renewTime restarts it. */
+export interface Observation {
+  key: string;
+  atMs: number;
+}
+
+export function observe(previous: Observation | undefined, record: LeaseRecord, nowMs: number): Observation {
+  const key = `${record.holderIdentity}|${record.renewTime}`;
+  return previous?.key === key ? previous : { key, atMs: nowMs };
+}
+
+/**
+ * The record `identity` writes to take or renew the lease at `now`. Taking it (from another holder, or a lease
+ * nobody holds) starts a new term: acquireTime, and one more transition when it had a holder.
+ */
+export function claimedRecord(
+  record: LeaseRecord,
+  identity: string,
+  leaseDurationSeconds: number,
+  now: Date,
+): LeaseRecord {
+  const takingOver = record.holderIdentity !== identity;
+  return {
+    ...record,
+    holderIdentity: identity,
+    leaseDurationSeconds,
+    renewTime: microTime(now),
+    ...(takingOver
+      ? {
+          acquireTime: microTime(now),
+          leaseTransitions: (record.leaseTransitions ?? 0) + (record.holderIdentity ? 1 : 0),
+        }
+      : {}),
+  };
+}
+
+/** A leader whose last successful renewal is older than the renew deadline must stop leading. */
+export const renewOverdue = (lastRenewMs: number, nowMs: number, renewDeadlineMs: number): boolean =>
+  nowMs - lastRenewMs > renewDeadlineMs;
+
 export class LeaderElector {
   private leading = false;
   private timer: NodeJS.Timeout | undefined;
-  private observed: { key: string; atMs: number } | undefined;
+  private observed: Observation | undefined;
   private lastRenewMs = 0;
   private stopped = true;
 
@@ -98,7 +138,7 @@ export class LeaderElector {
     } catch (error) {
       this.logger.warn({ err: error }, 'leader election: lease request failed');
     }
-    if (this.leading && Date.now() - this.lastRenewMs > this.config.renewDeadlineMs) {
+    if (this.leading && renewOverdue(this.lastRenewMs, Date.now(), this.config.renewDeadlineMs)) {
       this.logger.warn('could not renew the lease within the renew deadline: stepping down');
       this.setLeading(false);
     }
@@ -117,37 +157,18 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name, namespace },
-        spec: {
-          holderIdentity: identity,
-          leaseDurationSeconds,
-          acquireTime: microTime(now),
-          renewTime: microTime(now),
-          leaseTransitions: 0,
-        },
+        spec: claimedRecord({}, identity, leaseDurationSeconds, now),
       });
       if (created) this.renewed();
       return;
     }
     const record = lease.spec;
-    const key = `${record.holderIdentity}|${record.renewTime}`;
-    if (this.observed?.key !== key) this.observed = { key, atMs: Date.now() };
+    this.observed = observe(this.observed, record, Date.now());
     if (!mayAcquire(record, identity, this.observed.atMs, Date.now())) {
       if (this.leading) this.setLeading(false);
       return;
     }
-    const takingOver = record.holderIdentity !== identity;
-    const spec: LeaseRecord = {
-      ...record,
-      holderIdentity: identity,
-      leaseDurationSeconds,
-      renewTime: microTime(now),
-      ...(takingOver
-        ? {
-            acquireTime: microTime(now),
-            leaseTransitions: (record.leaseTransitions ?? 0) + (record.holderIdentity ? 1 : 0),
-          }
-        : {}),
-    };
+    const spec = claimedRecord(record, identity, leaseDurationSeconds, now);
     if (await this.write({ ...lease, spec })) this.renewed();
   }
 

@@ -77,6 +77,16 @@ describe('applyNotification (one Alertmanager notification against the known epi
       expected: { firingAlerts: [episode('a', at(2))], resolvedAlerts: [] },
     },
     {
+      name: 'a repeat of one episode leaves the others as they were heard',
+      steps: [
+        [0, firing('a')],
+        [1, firing('b')],
+        [2, firing('a')],
+      ],
+      outcomes: ['new', 'new', 'repeat'],
+      expected: { firingAlerts: [episode('a', at(2)), episode('b', at(1))], resolvedAlerts: [] },
+    },
+    {
       name: 'resolving a firing episode moves it to resolved and starts the window there',
       steps: [
         [0, firing('a')],
@@ -273,6 +283,20 @@ describe('applyResync (Alertmanager lists what is active)', () => {
       resolvedAlerts: [tombstone('a', at(1))],
       lastFiringTime: at(1),
     });
+  });
+
+  test('two episodes it does not list are both resolved, a listed one stays', () => {
+    const next = applyResync(
+      {
+        firingAlerts: [episode('a', at(-1)), episode('b', at(-1)), episode('c', at(-1))],
+        resolvedAlerts: [],
+      },
+      [active('c')],
+      fetchedAt,
+      now,
+    );
+    expect(next.firingAlerts).toEqual([episode('c', at(-1))]);
+    expect(next.resolvedAlerts).toEqual([tombstone('a', at(1)), tombstone('b', at(1))]);
   });
 
   test('an episode heard at the very moment of the fetch is kept (the webhook may be newer)', () => {

@@ -1,32 +1,14 @@
-// Leader election on a real API server's Lease (devkit/src/cluster/envtest.ts), plus its pure rule.
+// Leader election on a real API server's Lease (devkit/src/cluster/envtest.ts); its pure rules are
+// table-tested in leader.unit.test.ts.
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@concert-booking/lib';
-import { LeaderElector, mayAcquire, microTime, type LeaseRecord } from '../src/leader.js';
+import { LeaderElector, microTime, type LeaseRecord } from '../src/leader.js';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
 import { waitFor } from '@concert-booking/devkit/wait';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
 /** Far above a few 100 ms retry periods and API round trips on a busy machine; short, so a broken election fails fast. */
 const SETTLES_MS = 8_000;
-
-describe('mayAcquire (may this candidate take the lease?)', () => {
-  const other: LeaseRecord = { holderIdentity: 'b', leaseDurationSeconds: 10 };
-  test.each<[string, LeaseRecord, number, boolean]>([
-    ['nobody holds it', {}, 0, true],
-    ['its holder was released (empty identity)', { holderIdentity: '', leaseDurationSeconds: 10 }, 0, true],
-    ['it holds it already', { holderIdentity: 'a', leaseDurationSeconds: 10 }, 0, true],
-    ['another holds it, unchanged for less than the duration', other, 9_999, false],
-    ['another holds it, unchanged for exactly the duration', other, 10_000, false],
-    ['another holds it, unchanged for longer than the duration', other, 10_001, true],
-    ['another holds it without a duration: any age will do', { holderIdentity: 'b' }, 1, true],
-  ])('%s', (_name, record, unchangedForMs, expected) => {
-    expect(mayAcquire(record, 'a', 1_000_000, 1_000_000 + unchangedForMs)).toBe(expected);
-  });
-
-  test('microTime has the six fractional digits the API server wants', () => {
-    expect(microTime(new Date('2025-06-01T12:00:00.123Z'))).toBe('2025-06-01T12:00:00.123000Z');
-  });
-});
 
 interface Lease {
   metadata: { resourceVersion: string };

@@ -332,7 +332,15 @@ const cases: Case[] = [
     current: 2,
     firing: 1,
     lastSaturatedTime: ago(10),
-    expect: { desiredReplicas: 2, reason: 'Saturated', apply: false, recheckAfterSeconds: 290 },
+    expect: {
+      desiredReplicas: 2,
+      reason: 'Saturated',
+      apply: false,
+      recheckAfterSeconds: 290,
+      // The end of the hold: the saturation's end plus holdSeconds (300), not NOW plus what is left.
+      message:
+        '1 alert(s) firing, but a saturation alert ended less than 300s ago: holding until 2025-06-01T12:04:50.000Z, while the latency alert still averages over the saturated period',
+    },
   },
   {
     name: 'saturation ended longer ago than saturation.holdSeconds: scales up',

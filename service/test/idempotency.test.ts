@@ -199,6 +199,67 @@ describe('runIdempotent', () => {
     expect(((await row()) as { locked_at: Date }).locked_at.getTime()).toBeGreaterThan(staleLock.getTime());
   });
 
+  /**
+   * While `fn` runs, Postgres drops every `operation` on the row of `key` (a BEFORE trigger returning NULL), and
+   * counts the attempts: a contender that keeps losing the row, made deterministic.
+   */
+  async function whileRowRefuses<T>(operation: 'INSERT' | 'UPDATE', key: string, fn: () => Promise<T>) {
+    await db.raw(`create table if not exists refused_attempts (key text not null)`);
+    await db.raw(
+      `create or replace function refuse_row() returns trigger language plpgsql as $$
+       begin
+         if new.key = '${key}' then insert into refused_attempts values (new.key); return null; end if;
+         return new;
+       end $$`,
+    );
+    await db.raw(
+      `create trigger refuse_row before ${operation} on idempotency_keys for each row execute function refuse_row()`,
+    );
+    try {
+      const outcome = await fn().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      const attempts = await db('refused_attempts').where({ key }).count<{ count: string }[]>('* as count');
+      return { outcome, attempts: Number(attempts[0]!.count) };
+    } finally {
+      await db.raw('drop trigger refuse_row on idempotency_keys');
+    }
+  }
+
+  const contended = {
+    status: 409,
+    slug: 'idempotency-request-in-progress',
+    title: 'Conflict',
+    detail: 'the Idempotency-Key is contended: retry',
+  };
+
+  test('a key whose row vanishes after every insert (deleted in between) is 409 after three attempts', async () => {
+    const { key, runs, call } = request();
+    const { outcome, attempts } = await whileRowRefuses('INSERT', key, () => call());
+    expect(outcome).toEqual({ error: expect.objectContaining(contended) });
+    expect(attempts).toBe(3);
+    expect(runs.count).toBe(0);
+  });
+
+  test('a stale key whose take-over is lost every time is 409 after three attempts, and runs nothing', async () => {
+    const { key, runs, call, row } = request();
+    const staleLock = new Date(Date.now() - 120_000);
+    await db('idempotency_keys').insert({
+      scope: 'test',
+      key,
+      request_hash: requestHash({ amount: 5 }),
+      state: 'IN_PROGRESS',
+      locked_at: staleLock,
+      expires_at: new Date(Date.now() + 60_000),
+    });
+    const { outcome, attempts } = await whileRowRefuses('UPDATE', key, () => call());
+    expect(outcome).toEqual({ error: expect.objectContaining(contended) });
+    expect(attempts).toBe(3);
+    expect(runs.count).toBe(0);
+    expect(await row()).toMatchObject({ state: 'IN_PROGRESS', locked_at: staleLock });
+  });
+
   test('purgeExpiredKeys deletes expired keys only, a batch at a time', async () => {
     const expired = Array.from({ length: 3 }, () => request());
     const live = request();

@@ -4,6 +4,7 @@ import { LocalBus, MemoryStore } from '../src/cache/store.js';
 import { SeatMapCache, seatMapKey } from '../src/catalog/seat-map-cache.js';
 import { findSeatMap } from '../src/catalog/queries.js';
 import { serviceLogger } from '../src/logger.js';
+import { createLogger, type Logger } from '@concert-booking/lib';
 import { sharedRedisUrl } from '@concert-booking/devkit/databases';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { PrivateRedis } from '@concert-booking/devkit/servers';
@@ -11,6 +12,17 @@ import { freePort, waitFor } from '@concert-booking/devkit/wait';
 import { startTestService } from './support/service.js';
 
 const logger = serviceLogger('silent');
+
+/** A logger whose lines the test reads; `warnings()`: `{ msg, key, err }` of each line. */
+function warningLog(level = 'warn') {
+  const lines: Record<string, unknown>[] = [];
+  const captured = createLogger(level, {}, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return {
+    logger: captured,
+    lines: () => lines,
+    warnings: () => lines.map(({ msg, key, err }) => ({ msg, key, err })),
+  };
+}
 let database: TestDatabase;
 
 beforeAll(async () => {
@@ -26,7 +38,12 @@ afterAll(async () => database?.drop());
 function countingCache(
   redis: Redis,
   prefix = '',
-  options: { enabled?: boolean; memoryTtlMs?: number; beforeLoadReturns?: () => Promise<void> } = {},
+  options: {
+    enabled?: boolean;
+    memoryTtlMs?: number;
+    beforeLoadReturns?: () => Promise<void>;
+    logger?: Logger;
+  } = {},
 ) {
   const registry = new Registry();
   const counter = { queries: 0 };
@@ -44,8 +61,10 @@ function countingCache(
     ttlSeconds: 60,
     memoryTtlMs: options.memoryTtlMs ?? 10 * 60_000,
     registry,
-    logger,
+    logger: options.logger ?? logger,
   });
+  const enabledGauge = async () =>
+    (await registry.getSingleMetric('booking_seatmap_cache_enabled')!.get()).values[0]?.value;
   const degraded = async () =>
     (await registry.getSingleMetric('booking_seatmap_degraded_total')!.get()).values[0]?.value ?? 0;
   const metric = async (layer: string, result: string) => {
@@ -56,7 +75,7 @@ function countingCache(
     cache.close();
     await bus.close();
   });
-  return { cache, counter, metric, degraded };
+  return { cache, counter, metric, degraded, enabledGauge };
 }
 
 /** Closed after each test, passed or failed: a failed test leaves no subscriber behind. */
@@ -90,6 +109,43 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(second!.etag).toBe(first!.etag);
     expect(counter.queries).toBe(1);
     expect(await metric('memory', 'hit')).toBe(1);
+  });
+
+  test("the Redis key is the incident document's @Cacheable key", async () => {
+    const { cache } = countingCache(redis);
+    await cache.get(1);
+    expect(await redis.exists('concert:timeslot:seat:1')).toBe(1);
+  });
+
+  test('switched off at run time: every read goes to Postgres, the gauge says 0; switched on, caching resumes', async () => {
+    const log = warningLog('info');
+    const { cache, counter, enabledGauge } = countingCache(redis, '', { logger: log.logger });
+    await cache.get(2);
+    expect([cache.enabled, await enabledGauge()]).toEqual([true, 1]);
+    cache.setEnabled(false);
+    expect([cache.enabled, await enabledGauge()]).toEqual([false, 0]);
+    await cache.get(2);
+    await cache.get(2);
+    expect(counter.queries).toBe(3);
+    cache.setEnabled(false); // no change: not logged again
+    cache.setEnabled(true);
+    expect([cache.enabled, await enabledGauge()]).toEqual([true, 1]);
+    // The memory copy was dropped when it went off; Redis still has the seat map.
+    await cache.get(2);
+    await cache.get(2);
+    expect(counter.queries).toBe(3);
+    expect(log.lines().map(({ msg, enabled }) => ({ msg, enabled }))).toEqual([
+      { msg: 'seat-map cache switched', enabled: false },
+      { msg: 'seat-map cache switched', enabled: true },
+    ]);
+  });
+
+  test('a value written back after an invalidation (a racing fill) is removed by the second delete', async () => {
+    const { cache } = countingCache(redis);
+    await cache.invalidate(3);
+    await redis.set(seatMapKey(3), 'stale');
+    // Half a second after the invalidation; waited for, so a busy machine only makes it slower.
+    await waitFor(async () => (await redis.exists(seatMapKey(3))) === 0, 10_000, 'the second delete');
   });
 
   test('a second replica is served from Redis without querying Postgres', async () => {
@@ -170,6 +226,20 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(await cache.get(987654)).toBeNull();
   });
 
+  test('the etag is a quoted digest of the body: the same from every layer and with the cache off', async () => {
+    const a = countingCache(redis);
+    const b = countingCache(redis);
+    const off = countingCache(redis, '', { enabled: false });
+    const fromPostgres = (await a.cache.get(3))!.etag;
+    const fromMemory = (await a.cache.get(3))!.etag;
+    const fromRedis = (await b.cache.get(3))!.etag;
+    const uncached = (await off.cache.get(3))!.etag;
+    expect(a.counter.queries + b.counter.queries).toBe(1);
+    expect(fromPostgres).toMatch(/^"[\w-]{27}"$/); // SHA-1, base64url
+    expect([fromMemory, fromRedis, uncached]).toEqual([fromPostgres, fromPostgres, fromPostgres]);
+    expect((await off.cache.get(2))!.etag).not.toBe(uncached);
+  });
+
   test('without a memory layer every read asks Redis, and no memory lookup is counted', async () => {
     const { cache, counter, metric } = countingCache(redis, '', { memoryTtlMs: 0 });
     await cache.get(3);
@@ -182,13 +252,45 @@ describe('seat-map cache against real Redis and Postgres', () => {
   test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
     opened.push(async () => dead.disconnect());
-    const { cache, counter, metric, degraded } = countingCache(dead);
+    const log = warningLog();
+    const { cache, counter, metric, degraded } = countingCache(dead, '', { logger: log.logger });
     const seatMap = await cache.get(2);
     expect(JSON.parse(seatMap!.body.toString()).timeslotId).toBe(2);
     expect([await degraded(), await metric('redis', 'error')]).toEqual([1, 1]);
     await expect(cache.invalidate(2)).resolves.toBeUndefined();
     await cache.get(2);
     expect(counter.queries).toBe(2);
+    // Each warning names the key and why (the client's error text).
+    const key = seatMapKey(2);
+    expect(log.warnings()).toEqual([
+      { msg: 'seat-map cache unavailable, reading Postgres', key, err: expect.stringMatching(/.+/) },
+      { msg: 'seat-map invalidation failed', key, err: expect.stringMatching(/.+/) },
+      { msg: 'seat-map cache unavailable, reading Postgres', key, err: expect.stringMatching(/.+/) },
+    ]);
+  });
+
+  test('a Redis that refuses the write: served from Postgres, the failed write counted and logged, not degraded', async () => {
+    // A real Redis user who may do everything but SET: reads miss, the fill's write is refused (NOPERM).
+    const user = `seatmap-no-set-${process.pid}`;
+    await redis.call('ACL', 'SETUSER', user, 'reset', 'on', '>secret', '~*', '&*', '+@all', '-set');
+    const url = new URL(sharedRedisUrl());
+    url.username = user;
+    url.password = 'secret';
+    const readOnly = createRedis(url.toString(), 1_000, logger);
+    opened.push(async () => {
+      readOnly.disconnect();
+      await redis.call('ACL', 'DELUSER', user);
+    });
+    await waitFor(async () => (await readOnly.ping()) === 'PONG');
+    const log = warningLog();
+    const { cache, counter, metric, degraded } = countingCache(readOnly, '', { logger: log.logger });
+    expect(JSON.parse((await cache.get(3))!.body.toString()).timeslotId).toBe(3);
+    await waitFor(async () => (await metric('redis', 'error')) === 1, 5_000, 'the failed write counted');
+    expect([await metric('redis', 'miss'), await degraded(), counter.queries]).toEqual([1, 0, 1]);
+    expect(await redis.exists(seatMapKey(3))).toBe(0);
+    expect(log.warnings()).toEqual([
+      { msg: 'seat-map cache write failed', key: seatMapKey(3), err: expect.stringContaining('NOPERM') },
+    ]);
   });
 
   test('an unknown timeslot is null and not cached', async () => {

@@ -154,8 +154,8 @@ export class Reconciler {
         lastSaturatedTime: date(status.lastSaturatedTime),
         now: clock(),
       });
-      const wantedUp = decision.reason === 'AtMax' || decision.reason === 'Saturated';
-      const direction = (decision.direction ?? (wantedUp ? 'Up' : 'none')).toLowerCase();
+      // Only a scale, a dry run (both with a direction) or a refused scale-up (AtMax, Saturated) is counted.
+      const direction = (decision.direction ?? 'Up').toLowerCase();
       if (!decision.apply) {
         if (decision.dryRun) metrics.scaleOperations.inc({ direction, result: 'dry_run' });
         if (decision.reason === 'AtMax') metrics.scaleOperations.inc({ direction, result: 'refused' });
