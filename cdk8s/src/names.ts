@@ -22,6 +22,8 @@ export const SECRETS = {
   database: {
     name: 'booking-db',
     keys: { username: 'username', password: 'password', database: 'database', url: 'database-url' },
+    /** Where the booking service reads `database-url` (DATABASE_URL_FILE). */
+    mountPath: '/etc/booking/database',
   },
   /** Files mounted into the booking service. */
   service: {

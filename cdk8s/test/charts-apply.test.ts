@@ -473,8 +473,8 @@ dataa: { c: d }
     expect([...new Set(refs.map((ref) => ref.name))].sort()).toEqual([...documented.keys()].sort());
     expect(refs.map(formatRef)).toEqual(
       expect.arrayContaining([
-        'StatefulSet/postgres postgres env POSTGRES_PASSWORD -> booking-db/password',
-        'Deployment/booking-service booking-service env DATABASE_URL -> booking-db/database-url',
+        'StatefulSet/postgres volume credentials -> booking-db/password',
+        'Deployment/booking-service volume database -> booking-db/database-url',
         'Deployment/booking-service volume secrets -> booking-secrets/admin-token',
         'Deployment/alertscaler volume secrets -> alertmanager-secrets/controller-webhook-token',
       ]),

@@ -5,6 +5,14 @@ const bundleVersion = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+/** Replicas on different nodes when there are several, one node still enough. */
+const SPREAD_OVER_NODES: ValuesInput['service']['scheduling'] = {
+  podAntiAffinity: 'preferred',
+  topologySpread: [
+    { topologyKey: 'kubernetes.io/hostname', maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' },
+  ],
+};
+
 export const DEFAULT_VALUES: ValuesInput = {
   namespace: 'concert-booking',
   instance: 'concert-booking',
@@ -32,6 +40,13 @@ export const DEFAULT_VALUES: ValuesInput = {
       readiness: { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
     },
     extraEnv: {},
+    scheduling: SPREAD_OVER_NODES,
+  },
+  alertscaler: {
+    replicas: 2,
+    pdbMaxUnavailable: 1,
+    scaleBookingService: true,
+    scheduling: SPREAD_OVER_NODES,
   },
   postgres: {
     image: 'postgres:17.6-alpine',
