@@ -5,7 +5,13 @@ import { Alertmanager } from './src/alertmanager.js';
 import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
 import { Bundle } from './src/bundle.js';
-import { loadMonitoringFiles, MonitoringFilesError, type MonitoringFiles } from './src/monitoring-files.js';
+import {
+  loadMonitoringFiles,
+  MonitoringFilesError,
+  monitoringFilesFor,
+  monitoringWarnings,
+  type MonitoringFiles,
+} from './src/monitoring-files.js';
 import { BundleNamespace } from './src/namespace.js';
 import { LoadTests, loadK6Scripts } from './src/load-tests.js';
 import { NetworkPolicies } from './src/network-policies.js';
@@ -23,8 +29,9 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export function buildBundle(
   values: BundleValues,
-  monitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
+  committedMonitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
 ): Bundle {
+  const monitoring = monitoringFilesFor(values, committedMonitoring);
   return new Bundle(values)
     .add('00-crds', (c, v) => new AlertScalerCrd(c, 'alertscaler-crd', v), { namespaced: false })
     .add('01-namespace', (c, v) => new BundleNamespace(c, 'namespace', v), { namespaced: false })
@@ -64,7 +71,9 @@ function main(argv: string[]): void {
     console.error(`synth: ${error.message}`);
     process.exit(1);
   }
-  const files = buildBundle(loadValues(), monitoring).synth(outdir);
+  const bundleValues = loadValues();
+  for (const warning of monitoringWarnings(bundleValues)) console.error(`synth: warning: ${warning}`);
+  const files = buildBundle(bundleValues, monitoring).synth(outdir);
   for (const file of files) console.log(`${outdir}/${file}`);
 }
 

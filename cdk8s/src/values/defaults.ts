@@ -74,6 +74,7 @@ export const DEFAULT_VALUES: ValuesInput = {
     image: 'prom/alertmanager:v0.28.1',
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
   },
+  monitoring: {},
   networkPolicy: {
     apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
     notificationEgress: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },

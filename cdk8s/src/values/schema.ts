@@ -158,6 +158,14 @@ const valuesSchema = z.strictObject({
     evaluationInterval: duration,
   }),
   alertmanager: z.strictObject({ image, resources }),
+  monitoring: z.strictObject({
+    /**
+     * Where docs/runbooks/ is published (e.g. https://git.example.com/team/concert-booking/blob/v0.1.0/docs/runbooks):
+     * every alert's runbook_url becomes `<base>/<AlertName>.md`. Unset: there is no address to invent, so the
+     * links stay repository paths (`docs/runbooks/<AlertName>.md`) and synth says so.
+     */
+    runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+  }),
   networkPolicy: z.strictObject({
     /** Where pods that watch the API (Prometheus discovery, the controller) may connect to the API server. */
     apiServer: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
