@@ -14,7 +14,7 @@ import {
   servicePort,
 } from './common.js';
 import { APPS, appLabelling } from './labels.js';
-import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
+import { APP_UID, CNPG_APP_SECRET, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
 /** The image reference of the booking service (also the migrations and the controller), pinned when a digest is set. */
@@ -23,18 +23,39 @@ export function serviceImage(values: BundleValues): string {
   return `${repository}:${tag}${digest ? `@${digest}` : ''}`;
 }
 
+/** A Secret key the service reads as a file. */
+export interface SecretFile {
+  readonly secret: string;
+  readonly key: string;
+}
+
+/**
+ * Where the service's DATABASE_URL comes from: the `database-url` you put into booking-db (bundled, external),
+ * or the `uri` CloudNativePG writes into `<cluster>-app` for the application user (cloudnative-pg), which
+ * points at the read-write Service.
+ */
+export function databaseUrlSecret(values: BundleValues): SecretFile {
+  return values.postgres.mode === 'cloudnative-pg'
+    ? { secret: CNPG_APP_SECRET, key: 'uri' }
+    : { secret: SECRETS.database.name, key: SECRETS.database.keys.url };
+}
+
 /** The environment the service reads (service/src/config.ts): settings, and the paths of its secret files. */
 export function serviceEnvironment(values: BundleValues): Record<string, string> {
   const s = values.service;
   const secretFile = (key: string) => `${SECRETS.service.mountPath}/${key}`;
+  const redisUrl: Record<string, string> =
+    values.redis.mode === 'external'
+      ? { REDIS_URL_FILE: `${SECRETS.redis.mountPath}/${SECRETS.redis.keys.url}` }
+      : { REDIS_URL: `redis://${APPS.redis.name}:${PORTS.redis}` };
   return {
-    DATABASE_URL_FILE: `${SECRETS.database.mountPath}/${SECRETS.database.keys.url}`,
+    DATABASE_URL_FILE: `${SECRETS.database.mountPath}/${databaseUrlSecret(values).key}`,
+    ...redisUrl,
     HOST: '0.0.0.0',
     PORT: String(PORTS.bookingService),
     LOG_LEVEL: s.logLevel,
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     DB_POOL_MAX: String(s.dbPoolMax),
-    REDIS_URL: `redis://${APPS.redis.name}:${PORTS.redis}`,
     // The init container `migrate` runs the migrations before the new version serves.
     MIGRATE_ON_START: 'false',
     QUEUE_TOKEN_SECRET_FILE: secretFile(SECRETS.service.keys.queueTokenSecret),
@@ -78,8 +99,11 @@ export class BookingService extends Construct {
     });
 
     const envFrom: k8s.EnvFromSource[] = [{ configMapRef: { name: configName } }];
+    const database = databaseUrlSecret(values);
+    const externalRedis = values.redis.mode === 'external';
     const mounts: k8s.VolumeMount[] = [
       { name: 'database', mountPath: SECRETS.database.mountPath, readOnly: true },
+      ...(externalRedis ? [{ name: 'redis', mountPath: SECRETS.redis.mountPath, readOnly: true }] : []),
       { name: 'secrets', mountPath: SECRETS.service.mountPath, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
     ];
@@ -141,7 +165,10 @@ export class BookingService extends Construct {
               ),
             ],
             volumes: [
-              secretFilesVolume('database', SECRETS.database.name, [SECRETS.database.keys.url]),
+              secretFilesVolume('database', database.secret, [database.key]),
+              ...(externalRedis
+                ? [secretFilesVolume('redis', SECRETS.redis.name, [SECRETS.redis.keys.url])]
+                : []),
               secretFilesVolume('secrets', SECRETS.service.name, Object.values(SECRETS.service.keys)),
               emptyDir('tmp'),
             ],

@@ -47,7 +47,7 @@ describe('kube-linter (default checks)', () => {
 
   test('finds the replicas that may share a node when anti-affinity is turned off', () => {
     const out = mkdtempSync(join(tmpdir(), 'kube-linter-'));
-    const spreadOff = { podAntiAffinity: 'none', topologySpread: [] } as const;
+    const spreadOff = { podAntiAffinity: 'none' as const, topologySpread: [] };
     buildBundle(
       valuesWith({ service: { scheduling: spreadOff }, alertscaler: { scheduling: spreadOff } }),
       loadMonitoringFiles(REPO_ROOT),

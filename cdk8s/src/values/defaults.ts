@@ -49,6 +49,8 @@ export const DEFAULT_VALUES: ValuesInput = {
     scheduling: SPREAD_OVER_NODES,
   },
   postgres: {
+    mode: 'bundled',
+    cloudnativePg: { instances: 3, operatorNamespace: 'cnpg-system' },
     image: 'postgres:17.6-alpine',
     storageSize: '10Gi',
     resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } },
@@ -56,6 +58,7 @@ export const DEFAULT_VALUES: ValuesInput = {
     reservedConnections: 10,
   },
   redis: {
+    mode: 'bundled',
     image: 'redis:7.4.5-alpine',
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '320Mi' } },
     maxmemory: '256mb',
@@ -78,6 +81,8 @@ export const DEFAULT_VALUES: ValuesInput = {
   networkPolicy: {
     apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
     notificationEgress: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },
+    externalPostgres: { cidrs: ['0.0.0.0/0'], ports: [5432] },
+    externalRedis: { cidrs: ['0.0.0.0/0'], ports: [6379] },
   },
 };
 

@@ -121,6 +121,18 @@ const valuesSchema = z.strictObject({
     scheduling,
   }),
   postgres: z.strictObject({
+    /**
+     * `bundled`: the StatefulSet below (one instance). `external`: a Postgres you run (a managed service);
+     * nothing is emitted, the service connects to the `database-url` of Secret booking-db. `cloudnative-pg`:
+     * a CloudNativePG Cluster (operator installed by you) of `cloudnativePg.instances`, the service on its
+     * read-write Service `postgres-rw`. The fields below but `mode` and `cloudnativePg` apply to bundled.
+     */
+    mode: z.enum(['bundled', 'external', 'cloudnative-pg']),
+    cloudnativePg: z.strictObject({
+      instances: z.number().int().min(1).max(9),
+      /** Namespace of the CloudNativePG operator, which calls each instance's status port. */
+      operatorNamespace: dnsLabel,
+    }),
     image,
     storageSize: quantity,
     /** Unset: the cluster's default StorageClass. */
@@ -133,6 +145,11 @@ const valuesSchema = z.strictObject({
     maxConnections: z.number().int().min(10).optional(),
   }),
   redis: z.strictObject({
+    /**
+     * `bundled`: the one-replica Deployment below. `external`: a Redis you run; nothing is emitted, the
+     * service reads its URL from the `redis-url` of Secret booking-redis (a password stays out of the spec).
+     */
+    mode: z.enum(['bundled', 'external']),
     image,
     resources,
     /** Redis maxmemory (bytes with a unit: 256mb, 1gb); must stay below the memory limit. */
@@ -171,6 +188,10 @@ const valuesSchema = z.strictObject({
     apiServer: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
     /** Where Alertmanager may send notifications (Slack webhooks, SMTP). */
     notificationEgress: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
+    /** Where the booking service may reach Postgres when postgres.mode is external. */
+    externalPostgres: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
+    /** Where the booking service may reach Redis when redis.mode is external. */
+    externalRedis: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
   }),
 });
 
