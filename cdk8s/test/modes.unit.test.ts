@@ -146,7 +146,14 @@ describe('NetworkPolicies follow the modes', () => {
 
 describe('the CloudNativePG Cluster', () => {
   const values = valuesWith({ ...CNPG, postgres: { ...CNPG.postgres, storageClassName: 'fast' } });
-  const cluster = find<Obj & { spec: Record<string, any> }>(allObjects(values), 'Cluster', 'postgres');
+  interface ClusterSpec {
+    instances: number;
+    storage: unknown;
+    postgresql: { parameters: Record<string, string> };
+    inheritedMetadata: { labels: Record<string, string> };
+    bootstrap: unknown;
+  }
+  const cluster = find<Obj & { spec: ClusterSpec }>(allObjects(values), 'Cluster', 'postgres');
 
   test('3 instances, the bundled sizing, the bundle labels on its pods, the database the service uses', () => {
     expect(cluster.apiVersion).toBe('postgresql.cnpg.io/v1');
