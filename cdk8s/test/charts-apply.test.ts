@@ -462,8 +462,11 @@ dataa: { c: d }
     const refs = objects.flatMap(secretRefs);
     expect(refs.map(formatRef).sort()).toEqual(synthesized.flatMap(secretRefs).map(formatRef).sort());
 
+    // booking-redis is read only with redis.mode external (cdk8s/test/modes.unit.test.ts).
     const documented = new Map<string, readonly string[]>(
-      Object.values(SECRETS).map((secret) => [secret.name, Object.values(secret.keys)]),
+      Object.values(SECRETS)
+        .filter((secret) => secret !== SECRETS.redis)
+        .map((secret) => [secret.name, Object.values(secret.keys)]),
     );
     const undocumented = refs.filter((ref) => {
       const keys = documented.get(ref.name);

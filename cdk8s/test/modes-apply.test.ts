@@ -81,12 +81,7 @@ describeWithCluster('the postgres and redis modes applied to a real API server',
     if (!clusters) throw new Error(`${CNPG_MODULE} has no Cluster CRD under config/crd/bases`);
     const result = await apply(cluster(), join(crds, clusters));
     if (result.code !== 0) throw new Error(result.stderr);
-    await cluster().kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/clusters.postgresql.cnpg.io',
-    ]);
+    await established(cluster(), ['crd/clusters.postgresql.cnpg.io']);
   }, 10 * 60_000);
 
   it('cloudnative-pg: the Cluster is valid for the CloudNativePG CRD and reads back as synthesized', async () => {
@@ -112,25 +107,19 @@ describeWithCluster('the postgres and redis modes applied to a real API server',
     expect(live.spec.inheritedMetadata).toMatchObject({ labels: { 'app.kubernetes.io/name': 'postgres' } });
   });
 
-  it('a Cluster the CRD refuses is refused (an unknown field, an instance count of 0)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'modes-broken-'));
-    const broken = join(dir, 'broken.yaml');
+  it.each([
+    ['an instance count of 0', '  instances: 0\n', /spec\.instances/],
+    ['an unknown field', '  instances: 1\n  replicaz: 2\n', /replicaz/],
+  ])('a Cluster the CRD refuses is refused: %s', async (_what, spec, error) => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'modes-broken-')), 'broken.yaml');
     writeFileSync(
       broken,
       'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: { name: broken, namespace: mode-cnpg }\n' +
-        'spec:\n  instances: 0\n  storage: { size: 1Gi }\n',
+        `spec:\n  storage: { size: 1Gi }\n${spec}`,
     );
-    const zero = await apply(cluster(), broken);
-    expect(zero.code).not.toBe(0);
-    expect(zero.stderr).toMatch(/spec\.instances/);
-    writeFileSync(
-      broken,
-      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: { name: broken, namespace: mode-cnpg }\n' +
-        'spec:\n  instances: 1\n  storage: { size: 1Gi }\n  replicaz: 2\n',
-    );
-    const unknown = await apply(cluster(), broken);
-    expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toMatch(/replicaz/);
+    const result = await apply(cluster(), broken);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(error);
   });
 
   it('external: no Postgres or Redis objects, and the rest applies', async () => {
