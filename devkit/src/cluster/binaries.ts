@@ -1,7 +1,7 @@
 /**
  * The Kubernetes binaries, built once per machine from the Go module proxy by the scripts under scripts/:
  * envtest.sh (kube-apiserver, etcd, kubectl) and cluster-binaries.sh (kubelet, kube-controller-manager,
- * kube-scheduler, kube-proxy, coredns, prometheus) and check-tools.sh (kube-linter, pint, helm, kubeconform).
+ * kube-scheduler, kube-proxy, coredns, prometheus) and check-tools.sh (kube-linter, pint).
  * Each script prints its cache folder as its last line of stdout.
  */
 import { existsSync } from 'node:fs';
@@ -20,7 +20,7 @@ export const NODE_BINARIES = [
 ] as const;
 
 /** The external checkers of the charts and rules (scripts/check-tools.sh). */
-export const CHECK_TOOLS = ['kube-linter', 'pint', 'helm', 'kubeconform'] as const;
+export const CHECK_TOOLS = ['kube-linter', 'pint'] as const;
 
 export const hasBinaries = (dir: string, binaries: readonly string[]) =>
   binaries.every((binary) => existsSync(join(dir, binary)));
@@ -66,7 +66,7 @@ export function nodeBinaries(): Promise<string> {
 }
 
 let checkers: Promise<string> | undefined;
-/** kube-linter, pint, helm, kubeconform: once per process. */
+/** kube-linter and pint: once per process. */
 export function checkTools(): Promise<string> {
   checkers ??= buildBinaries('check-tools.sh', CHECK_TOOLS);
   return checkers;
