@@ -83,6 +83,9 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
     for (const file of ['30-booking-service', '55-alertscaler']) {
       await c.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }
+    // The chart leaves replicas to the controller (a new Deployment has 1, which it raises to minReplicas,
+    // a scale that starts the scale-up cooldown). These tests start from minReplicas, as an installed bundle is.
+    await c.kubectl(['scale', 'deployment/booking-service', '--replicas=2', '-n', NS]);
     saKubeconfig = await c.kubeconfigForServiceAccount(NS, 'alertscaler');
     tokenFile = join(mkdtempSync(join(tmpdir(), 'alertscaler-')), 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);
