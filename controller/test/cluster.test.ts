@@ -132,6 +132,15 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
     await until('controller-a leads', async () => controller.leader!.isLeader());
     expect(await replicas()).toBe(2);
     await until('the first reconcile', async () => (await scaler()).status?.observedGeneration !== undefined);
+    // What docs/deploy.md step 4 waits on before the booking service's rollout.
+    await c.kubectl([
+      'wait',
+      '--for=condition=AbleToScale',
+      '--timeout=60s',
+      `alertscaler/${SCALER}`,
+      '-n',
+      NS,
+    ]);
 
     const response = await postAlerts(
       controller.url,
