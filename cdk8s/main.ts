@@ -4,8 +4,16 @@ import { parseCommandLine, runMain, type CommandLine } from '@concert-booking/li
 import { Alertmanager } from './src/alertmanager.js';
 import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
+import type { Chart } from 'cdk8s';
 import { Bundle } from './src/bundle.js';
-import { loadMonitoringFiles, MonitoringFilesError, type MonitoringFiles } from './src/monitoring-files.js';
+import { CloudNativePgCluster } from './src/cloudnative-pg.js';
+import {
+  loadMonitoringFiles,
+  MonitoringFilesError,
+  monitoringFilesFor,
+  monitoringWarnings,
+  type MonitoringFiles,
+} from './src/monitoring-files.js';
 import { BundleNamespace } from './src/namespace.js';
 import { LoadTests, loadK6Scripts } from './src/load-tests.js';
 import { NetworkPolicies } from './src/network-policies.js';
@@ -16,6 +24,16 @@ import { loadValues, type BundleValues } from './src/values.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** postgres.mode: the bundled StatefulSet, a CloudNativePG Cluster, or nothing (a Postgres of your own). */
+function postgresFor(chart: Chart, values: BundleValues): void {
+  const build = {
+    bundled: () => new Postgres(chart, 'postgres', values),
+    'cloudnative-pg': () => new CloudNativePgCluster(chart, 'postgres', values),
+    external: () => undefined,
+  };
+  build[values.postgres.mode]();
+}
+
 /**
  * The charts of the bundle, one line each: `add(file, build, options)`. `file` orders `kubectl apply`
  * (00 CRDs, 01 namespace, 10.. components, 60 policies); `optional/NN-name` keeps objects (the k6 Jobs) out
@@ -23,13 +41,16 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export function buildBundle(
   values: BundleValues,
-  monitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
+  committedMonitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
 ): Bundle {
+  const monitoring = monitoringFilesFor(values, committedMonitoring);
   return new Bundle(values)
     .add('00-crds', (c, v) => new AlertScalerCrd(c, 'alertscaler-crd', v), { namespaced: false })
     .add('01-namespace', (c, v) => new BundleNamespace(c, 'namespace', v), { namespaced: false })
-    .add('10-postgres', (c, v) => new Postgres(c, 'postgres', v))
-    .add('20-redis', (c, v) => new Redis(c, 'redis', v))
+    .add('10-postgres', (c, v) => postgresFor(c, v))
+    .add('20-redis', (c, v) => {
+      if (v.redis.mode === 'bundled') new Redis(c, 'redis', v);
+    })
     .add('30-booking-service', (c, v) => new BookingService(c, 'booking-service', v))
     .add('40-prometheus', (c, v) => new Prometheus(c, 'prometheus', { values: v, rules: monitoring.rules }))
     .add(
@@ -64,7 +85,9 @@ function main(argv: string[]): void {
     console.error(`synth: ${error.message}`);
     process.exit(1);
   }
-  const files = buildBundle(loadValues(), monitoring).synth(outdir);
+  const bundleValues = loadValues();
+  for (const warning of monitoringWarnings(bundleValues)) console.error(`synth: warning: ${warning}`);
+  const files = buildBundle(bundleValues, monitoring).synth(outdir);
   for (const file of files) console.log(`${outdir}/${file}`);
 }
 

@@ -19,6 +19,8 @@ if [ "${EXCLUDE_CLUSTER_TESTS:-}" = 1 ]; then
 elif [ -n "${KUBEBUILDER_ASSETS:-}" ] || command -v go >/dev/null 2>&1; then
   # Built here rather than inside a test so its minutes (first run only) never meet a test timeout.
   bash scripts/envtest.sh >/dev/null
+  # kube-linter and pint for the chart checks (cdk8s/test/external-checks.test.ts).
+  bash scripts/check-tools.sh >/dev/null
 else
   echo "test: the cluster tests need Go or KUBEBUILDER_ASSETS (or EXCLUDE_CLUSTER_TESTS=1 to leave them out)" >&2
   exit 1

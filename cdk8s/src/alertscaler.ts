@@ -16,8 +16,10 @@ import { serviceImage } from './booking-service.js';
 import {
   clusterIpService,
   containerPort,
+  podDisruptionBudget,
   emptyDir,
   httpProbe,
+  podScheduling,
   podSecurityContext,
   probeTiming,
   restrictedContainer,
@@ -32,8 +34,6 @@ import type { BundleValues } from './values.js';
 export const SCALING_ALERT = ALERTS.highP90Latency;
 const SECRETS_DIR = '/etc/alertscaler/secrets';
 const LEASE_NAME = 'alertscaler-leader';
-/** Two replicas: any one accepts webhooks; the Lease makes exactly one of them scale. */
-const CONTROLLER_REPLICAS = 2;
 const CONTROLLER_RESOURCES = {
   requests: { cpu: '50m', memory: '96Mi' },
   limits: { cpu: '250m', memory: '192Mi' },
@@ -93,18 +93,21 @@ export function defaultAlertScalerSpec(values: BundleValues): AlertScalerSpecInp
 
 /**
  * The controller: ServiceAccount + Role + RoleBinding, Deployment (webhook, /metrics and probes on 8080),
- * Service `alertscaler:8080` (Alertmanager's webhook URL), and the default AlertScaler. The webhook token
+ * Service `alertscaler:8080` (Alertmanager's webhook URL), PodDisruptionBudget, and the default AlertScaler
+ * (with `alertscaler.scaleBookingService`). The webhook token
  * is the same Secret key Alertmanager sends (`alertmanager-secrets/controller-webhook-token`), so the two
  * cannot disagree.
  */
 export class AlertScalerController extends Construct {
   readonly deployment: k8s.KubeDeployment;
   readonly role: k8s.KubeRole;
-  readonly scaler: ApiObject;
+  readonly pdb: k8s.KubePodDisruptionBudget;
+  readonly scaler: ApiObject | undefined;
 
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
     const name = APPS.alertscaler.name;
+    const a = values.alertscaler;
     const { selector, labels, metadata } = appLabelling(values, 'alertscaler');
     const tokenKey = SECRETS.alertmanager.keys.controllerWebhookToken;
 
@@ -132,7 +135,7 @@ export class AlertScalerController extends Construct {
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: metadata(),
       spec: {
-        replicas: CONTROLLER_REPLICAS,
+        replicas: a.replicas,
         selector: { matchLabels: selector },
         template: {
           metadata: { labels },
@@ -140,6 +143,7 @@ export class AlertScalerController extends Construct {
             serviceAccountName: name,
             enableServiceLinks: false,
             securityContext: podSecurityContext(APP_UID),
+            ...podScheduling(a.scheduling, selector),
             containers: [
               restrictedContainer(
                 {
@@ -171,13 +175,16 @@ export class AlertScalerController extends Construct {
 
     clusterIpService(this, metadata(), selector, servicePort('http', PORTS.alertscaler));
 
+    this.pdb = podDisruptionBudget(this, metadata(), selector, a.pdbMaxUnavailable);
+
     // Parsed at synth time: the chart cannot carry a spec the controller would reject.
-    const spec = alertScalerSpecSchema.parse(defaultAlertScalerSpec(values));
-    this.scaler = new ApiObject(this, 'default-alertscaler', {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      metadata: metadata(APPS.bookingService.name),
-      spec,
-    });
+    this.scaler = a.scaleBookingService
+      ? new ApiObject(this, 'default-alertscaler', {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          metadata: metadata(APPS.bookingService.name),
+          spec: alertScalerSpecSchema.parse(defaultAlertScalerSpec(values)),
+        })
+      : undefined;
   }
 }

@@ -4,33 +4,58 @@ import {
   checksum,
   clusterIpService,
   containerPort,
+  podDisruptionBudget,
   emptyDir,
   httpProbe,
   isolatedPod,
+  podScheduling,
   restrictedContainer,
   secretFilesVolume,
   servicePort,
 } from './common.js';
 import { APPS, appLabelling } from './labels.js';
-import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
+import { APP_UID, CNPG_APP_SECRET, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
-/** The image reference of the booking service (also the migrations and the controller). */
+/** The image reference of the booking service (also the migrations and the controller), pinned when a digest is set. */
 export function serviceImage(values: BundleValues): string {
-  return `${values.image.repository}:${values.image.tag}`;
+  const { repository, tag, digest } = values.image;
+  return `${repository}:${tag}${digest ? `@${digest}` : ''}`;
 }
 
-/** The environment the service reads (service/src/config.ts), except DATABASE_URL which comes from a Secret. */
+/** A Secret key the service reads as a file. */
+export interface SecretFile {
+  readonly secret: string;
+  readonly key: string;
+}
+
+/**
+ * Where the service's DATABASE_URL comes from: the `database-url` you put into booking-db (bundled, external),
+ * or the `uri` CloudNativePG writes into `<cluster>-app` for the application user (cloudnative-pg), which
+ * points at the read-write Service.
+ */
+export function databaseUrlSecret(values: BundleValues): SecretFile {
+  return values.postgres.mode === 'cloudnative-pg'
+    ? { secret: CNPG_APP_SECRET, key: 'uri' }
+    : { secret: SECRETS.database.name, key: SECRETS.database.keys.url };
+}
+
+/** The environment the service reads (service/src/config.ts): settings, and the paths of its secret files. */
 export function serviceEnvironment(values: BundleValues): Record<string, string> {
   const s = values.service;
   const secretFile = (key: string) => `${SECRETS.service.mountPath}/${key}`;
+  const redisUrl: Record<string, string> =
+    values.redis.mode === 'external'
+      ? { REDIS_URL_FILE: `${SECRETS.redis.mountPath}/${SECRETS.redis.keys.url}` }
+      : { REDIS_URL: `redis://${APPS.redis.name}:${PORTS.redis}` };
   return {
+    DATABASE_URL_FILE: `${SECRETS.database.mountPath}/${databaseUrlSecret(values).key}`,
+    ...redisUrl,
     HOST: '0.0.0.0',
     PORT: String(PORTS.bookingService),
     LOG_LEVEL: s.logLevel,
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     DB_POOL_MAX: String(s.dbPoolMax),
-    REDIS_URL: `redis://${APPS.redis.name}:${PORTS.redis}`,
     // The init container `migrate` runs the migrations before the new version serves.
     MIGRATE_ON_START: 'false',
     QUEUE_TOKEN_SECRET_FILE: secretFile(SECRETS.service.keys.queueTokenSecret),
@@ -44,7 +69,9 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
 /**
  * The booking service: ConfigMap (settings), ServiceAccount (no API token), Deployment (init container
  * `migrate` + container `booking-service`), Service `booking-service:80 -> 8080`, PodDisruptionBudget.
- * Credentials come from the Secrets `booking-db` (DATABASE_URL) and `booking-secrets` (files).
+ * Credentials are files from the Secrets `booking-db` (DATABASE_URL_FILE) and `booking-secrets`, never
+ * environment values. With `alertscaler.scaleBookingService` the Deployment has no `replicas`: the
+ * AlertScaler owns that field (it raises a new Deployment's 1 to its minReplicas, service.replicas).
  */
 export class BookingService extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -72,11 +99,11 @@ export class BookingService extends Construct {
     });
 
     const envFrom: k8s.EnvFromSource[] = [{ configMapRef: { name: configName } }];
-    const databaseUrl: k8s.EnvVar = {
-      name: 'DATABASE_URL',
-      valueFrom: { secretKeyRef: { name: SECRETS.database.name, key: SECRETS.database.keys.url } },
-    };
+    const database = databaseUrlSecret(values);
+    const externalRedis = values.redis.mode === 'external';
     const mounts: k8s.VolumeMount[] = [
+      { name: 'database', mountPath: SECRETS.database.mountPath, readOnly: true },
+      ...(externalRedis ? [{ name: 'redis', mountPath: SECRETS.redis.mountPath, readOnly: true }] : []),
       { name: 'secrets', mountPath: SECRETS.service.mountPath, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
     ];
@@ -84,7 +111,7 @@ export class BookingService extends Construct {
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: metadata(),
       spec: {
-        replicas: s.replicas,
+        ...(values.alertscaler.scaleBookingService ? {} : { replicas: s.replicas }),
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
         strategy: {
@@ -101,15 +128,7 @@ export class BookingService extends Construct {
             ...isolatedPod(APP_UID),
             // Above the preStop sleep plus the service's drain deadline (SHUTDOWN_TIMEOUT_MS).
             terminationGracePeriodSeconds: s.terminationGracePeriodSeconds,
-            topologySpreadConstraints: [
-              {
-                maxSkew: 1,
-                topologyKey: 'kubernetes.io/hostname',
-                whenUnsatisfiable: 'ScheduleAnyway',
-                labelSelector: { matchLabels: selector },
-                matchLabelKeys: ['pod-template-hash'],
-              },
-            ],
+            ...podScheduling(s.scheduling, selector),
             initContainers: [
               restrictedContainer(
                 {
@@ -118,7 +137,6 @@ export class BookingService extends Construct {
                   imagePullPolicy: values.image.pullPolicy,
                   command: [...COMMANDS.migrate],
                   envFrom,
-                  env: [databaseUrl],
                   volumeMounts: mounts,
                 },
                 s.migrationResources,
@@ -133,7 +151,6 @@ export class BookingService extends Construct {
                   command: [...COMMANDS.service],
                   ports: [containerPort('http', PORTS.bookingService)],
                   envFrom,
-                  env: [databaseUrl],
                   startupProbe: httpProbe('/livez', 'http', s.probes.startup),
                   livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
                   readinessProbe: httpProbe('/readyz', 'http', s.probes.readiness),
@@ -148,6 +165,10 @@ export class BookingService extends Construct {
               ),
             ],
             volumes: [
+              secretFilesVolume('database', database.secret, [database.key]),
+              ...(externalRedis
+                ? [secretFilesVolume('redis', SECRETS.redis.name, [SECRETS.redis.keys.url])]
+                : []),
               secretFilesVolume('secrets', SECRETS.service.name, Object.values(SECRETS.service.keys)),
               emptyDir('tmp'),
             ],
@@ -163,13 +184,6 @@ export class BookingService extends Construct {
       servicePort('http', PORTS.bookingServiceService),
     );
 
-    this.pdb = new k8s.KubePodDisruptionBudget(this, 'pdb', {
-      metadata: metadata(),
-      spec: {
-        maxUnavailable: k8s.IntOrString.fromNumber(s.pdbMaxUnavailable),
-        selector: { matchLabels: selector },
-        unhealthyPodEvictionPolicy: 'AlwaysAllow',
-      },
-    });
+    this.pdb = podDisruptionBudget(this, metadata(), selector, s.pdbMaxUnavailable);
   }
 }

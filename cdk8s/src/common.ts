@@ -6,6 +6,7 @@ import type { BundleValues } from './values.js';
 
 type Resources = BundleValues['service']['resources'];
 type ProbeTiming = BundleValues['service']['probes']['liveness'];
+type Scheduling = BundleValues['service']['scheduling'];
 type Storage = Pick<BundleValues['postgres'], 'storageSize' | 'storageClassName'>;
 
 /** requests and limits as Kubernetes quantities. */
@@ -59,6 +60,38 @@ export function isolatedPod(
   };
 }
 
+const HOSTNAME = 'kubernetes.io/hostname';
+
+/**
+ * Pod spec fields that spread a Deployment's replicas (`selector`) as `scheduling` says: inter-pod
+ * anti-affinity per node and topology spread constraints. Spread counts the current ReplicaSet's pods only
+ * (`pod-template-hash`), so a rolling update is not skewed by the pods it replaces.
+ */
+export function podScheduling(
+  scheduling: Scheduling,
+  selector: Labels,
+): Pick<k8s.PodSpec, 'affinity' | 'topologySpreadConstraints'> {
+  const term: k8s.PodAffinityTerm = { labelSelector: { matchLabels: selector }, topologyKey: HOSTNAME };
+  const antiAffinity: Record<Scheduling['podAntiAffinity'], k8s.PodAntiAffinity | undefined> = {
+    preferred: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
+    required: { requiredDuringSchedulingIgnoredDuringExecution: [term] },
+    none: undefined,
+  };
+  const podAntiAffinity = antiAffinity[scheduling.podAntiAffinity];
+  return {
+    ...(podAntiAffinity ? { affinity: { podAntiAffinity } } : {}),
+    ...(scheduling.topologySpread.length > 0
+      ? {
+          topologySpreadConstraints: scheduling.topologySpread.map((spread) => ({
+            ...spread,
+            labelSelector: { matchLabels: selector },
+            matchLabelKeys: ['pod-template-hash'],
+          })),
+        }
+      : {}),
+  };
+}
+
 /** A container under the restricted security context, with its requests and limits. */
 export function restrictedContainer(
   container: Omit<k8s.Container, 'resources' | 'securityContext'>,
@@ -86,6 +119,24 @@ export function clusterIpService(
   return new k8s.KubeService(scope, 'service', {
     metadata,
     spec: { type: 'ClusterIP', selector, ports: [port] },
+  });
+}
+
+/** The PodDisruptionBudget `pdb` of `scope`: at most `maxUnavailable` of the pods `selector` picks evicted at once. */
+export function podDisruptionBudget(
+  scope: Construct,
+  metadata: k8s.ObjectMeta,
+  selector: Labels,
+  maxUnavailable: number,
+): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, 'pdb', {
+    metadata,
+    spec: {
+      maxUnavailable: k8s.IntOrString.fromNumber(maxUnavailable),
+      selector: { matchLabels: selector },
+      // A pod that is not Ready serves nothing: evicting it never costs availability.
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
   });
 }
 

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentRouting, type AlertmanagerConfig } from '@concert-booking/monitoring/alertmanager';
+import { renderRules } from '@concert-booking/monitoring/render';
+import { bookingRules } from '@concert-booking/monitoring/rules';
 import { parse } from 'yaml';
 import { MONITORING_FILES } from './names.js';
+import type { BundleValues } from './values.js';
 
 /** The bundle cannot be synthesized from these monitoring files; the message says what to do. */
 export class MonitoringFilesError extends Error {}
@@ -39,4 +42,24 @@ export function loadMonitoringFiles(repoRoot: string): MonitoringFiles {
     );
   }
   return { rules: read(MONITORING_FILES.rules), alertmanagerConfig };
+}
+
+/**
+ * The monitoring files for `values`: the committed ones, with the rules rendered again from monitoring/src
+ * when `monitoring.runbookBaseUrl` makes every runbook_url an absolute link.
+ */
+export function monitoringFilesFor(values: BundleValues, files: MonitoringFiles): MonitoringFiles {
+  const { runbookBaseUrl } = values.monitoring;
+  return runbookBaseUrl ? { ...files, rules: renderRules(bookingRules({ runbookBaseUrl })) } : files;
+}
+
+/** What synth tells the user about the values it was given, when they leave something unsaid. */
+export function monitoringWarnings(values: BundleValues): string[] {
+  return values.monitoring.runbookBaseUrl
+    ? []
+    : [
+        'monitoring.runbookBaseUrl is not set: alerts link their runbooks as repository paths ' +
+          '(docs/runbooks/<Alert>.md), not URLs one can open from Slack or email; set it to where ' +
+          'docs/runbooks/ is published (docs/deploy.md)',
+      ];
 }

@@ -22,6 +22,14 @@ export const SECRETS = {
   database: {
     name: 'booking-db',
     keys: { username: 'username', password: 'password', database: 'database', url: 'database-url' },
+    /** Where the booking service reads `database-url` (DATABASE_URL_FILE). */
+    mountPath: '/etc/booking/database',
+  },
+  /** The URL of a Redis of your own (redis.mode external), read by the service as REDIS_URL_FILE. */
+  redis: {
+    name: 'booking-redis',
+    keys: { url: 'redis-url' },
+    mountPath: '/etc/booking/redis',
   },
   /** Files mounted into the booking service. */
   service: {
@@ -59,3 +67,9 @@ export const MONITORING_FILES = {
   rules: 'monitoring/generated/booking.rules.yml',
   alertmanager: 'monitoring/generated/alertmanager.yml',
 } as const;
+
+/**
+ * The Secret CloudNativePG creates for the application user of the Cluster `postgres` (postgres.mode
+ * cloudnative-pg): `<cluster>-app`, whose `uri` points at the read-write Service `postgres-rw`.
+ */
+export const CNPG_APP_SECRET = 'postgres-app';

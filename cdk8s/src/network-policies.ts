@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-33';
 import { APPS, type AppKey, appMetadata, selectorLabels } from './labels.js';
 import { PORTS } from './names.js';
+import { CNPG_STATUS_PORT } from './cloudnative-pg.js';
 import { SCRAPE_TARGETS } from './prometheus.js';
 import type { BundleValues } from './values.js';
 
@@ -12,48 +13,83 @@ export type ExternalPeer =
   /** The Kubernetes API server (values.networkPolicy.apiServer). */
   | 'kube-api'
   /** Slack and SMTP (values.networkPolicy.notificationEgress). */
-  | 'notifications';
+  | 'notifications'
+  /** A Postgres of your own (postgres.mode external: values.networkPolicy.externalPostgres). */
+  | 'external-postgres'
+  /** A Redis of your own (redis.mode external: values.networkPolicy.externalRedis). */
+  | 'external-redis'
+  /** The CloudNativePG operator's namespace (postgres.cloudnativePg.operatorNamespace). */
+  | 'cloudnative-pg-operator';
 
 export interface Flow {
   readonly from: AppKey | ExternalPeer;
   readonly to: AppKey | ExternalPeer;
-  /** Container port on `to` (ignored for kube-api and notifications, whose ports come from values). */
+  /** Container port on `to` (ignored for egress to external peers, whose ports come from values). */
   readonly port?: number;
   readonly why: string;
 }
 
 /**
- * Every connection the bundle makes; everything else is denied (`default-deny`). DNS to kube-system is
- * allowed for every pod (`allow-dns`). A new flow is one line here.
+ * Every connection the bundle makes with `values` (postgres.mode, redis.mode); everything else is denied
+ * (`default-deny`). DNS to kube-system is allowed for every pod (`allow-dns`). A new flow is one line here.
  */
-export const FLOWS: readonly Flow[] = [
-  { from: 'anywhere', to: 'bookingService', port: PORTS.bookingService, why: 'the API, for clients' },
-  {
-    from: 'bookingService',
-    to: 'postgres',
-    port: PORTS.postgres,
-    why: 'queries; the init container `migrate` runs the migrations',
-  },
-  { from: 'bookingService', to: 'redis', port: PORTS.redis, why: 'seat-map cache and waiting room' },
-  ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
-    from: 'prometheus' as const,
-    to: app,
-    port,
-    why: `scrape job ${job}`,
-  })),
-  { from: 'prometheus', to: 'alertmanager', port: PORTS.alertmanager, why: 'alerts' },
-  { from: 'prometheus', to: 'kube-api', why: 'pod discovery' },
-  { from: 'alertmanager', to: 'alertscaler', port: PORTS.alertscaler, why: 'webhook notifications' },
-  { from: 'alertmanager', to: 'notifications', why: 'Slack (443) and e-mail (587)' },
-  { from: 'alertscaler', to: 'alertmanager', port: PORTS.alertmanager, why: 'resync of firing alerts' },
-  { from: 'alertscaler', to: 'kube-api', why: 'watch AlertScalers, write /scale, leases, events' },
-  {
-    from: 'loadTest',
-    to: 'bookingService',
-    port: PORTS.bookingService,
-    why: 'k6 load tests (charts/optional)',
-  },
-];
+export function bundleFlows(values: BundleValues): Flow[] {
+  const postgres: Record<BundleValues['postgres']['mode'], Flow[]> = {
+    bundled: [
+      {
+        from: 'bookingService',
+        to: 'postgres',
+        port: PORTS.postgres,
+        why: 'queries; the init container `migrate` runs the migrations',
+      },
+    ],
+    external: [{ from: 'bookingService', to: 'external-postgres', why: 'queries and migrations' }],
+    'cloudnative-pg': [
+      {
+        from: 'bookingService',
+        to: 'postgres',
+        port: PORTS.postgres,
+        why: 'queries and migrations, through postgres-rw',
+      },
+      { from: 'postgres', to: 'postgres', port: PORTS.postgres, why: 'streaming replication' },
+      { from: 'postgres', to: 'postgres', port: CNPG_STATUS_PORT, why: 'instance manager status' },
+      {
+        from: 'cloudnative-pg-operator',
+        to: 'postgres',
+        port: CNPG_STATUS_PORT,
+        why: 'operator status calls',
+      },
+      { from: 'postgres', to: 'kube-api', why: 'instance manager: the Cluster, leader election' },
+    ],
+  };
+  const redis: Flow =
+    values.redis.mode === 'bundled'
+      ? { from: 'bookingService', to: 'redis', port: PORTS.redis, why: 'seat-map cache and waiting room' }
+      : { from: 'bookingService', to: 'external-redis', why: 'seat-map cache and waiting room' };
+  return [
+    { from: 'anywhere', to: 'bookingService', port: PORTS.bookingService, why: 'the API, for clients' },
+    ...postgres[values.postgres.mode],
+    redis,
+    ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
+      from: 'prometheus' as const,
+      to: app,
+      port,
+      why: `scrape job ${job}`,
+    })),
+    { from: 'prometheus', to: 'alertmanager', port: PORTS.alertmanager, why: 'alerts' },
+    { from: 'prometheus', to: 'kube-api', why: 'pod discovery' },
+    { from: 'alertmanager', to: 'alertscaler', port: PORTS.alertscaler, why: 'webhook notifications' },
+    { from: 'alertmanager', to: 'notifications', why: 'Slack (443) and e-mail (587)' },
+    { from: 'alertscaler', to: 'alertmanager', port: PORTS.alertmanager, why: 'resync of firing alerts' },
+    { from: 'alertscaler', to: 'kube-api', why: 'watch AlertScalers, write /scale, leases, events' },
+    {
+      from: 'loadTest',
+      to: 'bookingService',
+      port: PORTS.bookingService,
+      why: 'k6 load tests (charts/optional)',
+    },
+  ];
+}
 
 function isApp(peer: AppKey | ExternalPeer): peer is AppKey {
   return peer in APPS;
@@ -66,7 +102,7 @@ const tcp = (port: number): k8s.NetworkPolicyPort => ({
 
 /**
  * NetworkPolicies: `default-deny` (all ingress and egress of every pod), `allow-dns`, and one
- * `allow-<app>` policy per app built from {@link FLOWS}.
+ * `allow-<app>` policy per app built from {@link bundleFlows}.
  */
 export class NetworkPolicies extends Construct {
   readonly policies: k8s.KubeNetworkPolicy[] = [];
@@ -74,11 +110,19 @@ export class NetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
     const meta = (name: string) => appMetadata(values, 'networkPolicies', { name });
+    const np = values.networkPolicy;
+    const egressTargets: Partial<Record<ExternalPeer, { cidrs: string[]; ports: number[] }>> = {
+      'kube-api': np.apiServer,
+      notifications: np.notificationEgress,
+      'external-postgres': np.externalPostgres,
+      'external-redis': np.externalRedis,
+    };
     const external = (peer: ExternalPeer): k8s.NetworkPolicyEgressRule => {
-      const target =
-        peer === 'kube-api' ? values.networkPolicy.apiServer : values.networkPolicy.notificationEgress;
+      const target = egressTargets[peer];
+      if (!target) throw new Error(`no egress addresses for ${peer}`);
       return { to: target.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: target.ports.map(tcp) };
     };
+    const FLOWS = bundleFlows(values);
 
     this.policies.push(
       new k8s.KubeNetworkPolicy(this, 'default-deny', {
@@ -112,6 +156,13 @@ export class NetworkPolicies extends Construct {
         const port = flow.port!;
         const open = FLOWS.some((f) => f.to === app && f.from === 'anywhere' && f.port === port);
         if (flow.from === 'anywhere') ingress.push({ ports: [tcp(port)] });
+        else if (flow.from === 'cloudnative-pg-operator') {
+          const namespace = values.postgres.cloudnativePg.operatorNamespace;
+          ingress.push({
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } }],
+            ports: [tcp(port)],
+          });
+        }
         // A port open to any source needs no rule per source.
         else if (!open && isApp(flow.from)) {
           ingress.push({

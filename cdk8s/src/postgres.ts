@@ -9,6 +9,7 @@ import {
   probeTiming,
   restrictedContainer,
   retainedDataClaim,
+  secretFilesVolume,
   servicePort,
   shellProbe,
 } from './common.js';
@@ -20,6 +21,8 @@ import type { BundleValues } from './values.js';
 export const POSTGRES_UID = 70;
 const CONFIG_DIR = '/etc/postgresql';
 const DATA_DIR = '/var/lib/postgresql/data';
+/** The Secret `booking-db` as files: the image's entrypoint reads POSTGRES_USER_FILE and the like. */
+const CREDENTIALS_DIR = '/etc/postgresql-credentials';
 
 /** postgresql.conf, with the reasoning behind max_connections in a comment. */
 export function postgresConf(values: BundleValues): string {
@@ -48,7 +51,8 @@ export function postgresConf(values: BundleValues): string {
 
 /**
  * Postgres: ConfigMap `postgres-config` (postgresql.conf), headless Service `postgres`, StatefulSet `postgres`
- * with a volumeClaimTemplate `data`. Credentials come from the Secret `booking-db` (username, password, database).
+ * with a volumeClaimTemplate `data`. Credentials are files from the Secret `booking-db` (username, password,
+ * database), read through the image's `*_FILE` variables: no password in the pod's environment.
  */
 export class Postgres extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -61,11 +65,12 @@ export class Postgres extends Construct {
     const { selector, labels, metadata } = appLabelling(values, 'postgres', imageVersion(pg.image));
     const conf = postgresConf(values);
     const configName = `${APPS.postgres.name}-config`;
-    const secretEnv = (name: string, key: string): k8s.EnvVar => ({
-      name,
-      valueFrom: { secretKeyRef: { name: SECRETS.database.name, key } },
-    });
-    const isReady = `pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${PORTS.postgres}`;
+    const { username, password, database } = SECRETS.database.keys;
+    const credential = (key: string) => `${CREDENTIALS_DIR}/${key}`;
+    const fileEnv = (name: string, key: string): k8s.EnvVar => ({ name, value: credential(key) });
+    const isReady =
+      `pg_isready -U "$(cat ${credential(username)})" -d "$(cat ${credential(database)})"` +
+      ` -h 127.0.0.1 -p ${PORTS.postgres}`;
 
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: metadata(configName),
@@ -97,9 +102,9 @@ export class Postgres extends Construct {
                   args: ['-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
                   ports: [containerPort('postgres', PORTS.postgres)],
                   env: [
-                    secretEnv('POSTGRES_USER', SECRETS.database.keys.username),
-                    secretEnv('POSTGRES_PASSWORD', SECRETS.database.keys.password),
-                    secretEnv('POSTGRES_DB', SECRETS.database.keys.database),
+                    fileEnv('POSTGRES_USER_FILE', username),
+                    fileEnv('POSTGRES_PASSWORD_FILE', password),
+                    fileEnv('POSTGRES_DB_FILE', database),
                     // A subdirectory, so the volume's lost+found does not upset initdb.
                     { name: 'PGDATA', value: `${DATA_DIR}/pgdata` },
                   ],
@@ -110,6 +115,7 @@ export class Postgres extends Construct {
                   volumeMounts: [
                     { name: 'data', mountPath: DATA_DIR },
                     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                    { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
                     { name: 'run', mountPath: '/var/run/postgresql' },
                     { name: 'tmp', mountPath: '/tmp' },
                     { name: 'shm', mountPath: '/dev/shm' },
@@ -120,6 +126,7 @@ export class Postgres extends Construct {
             ],
             volumes: [
               configMapVolume('config', configName),
+              secretFilesVolume('credentials', SECRETS.database.name, [username, password, database]),
               emptyDir('run', '16Mi'),
               emptyDir('tmp', '256Mi'),
               emptyDir('shm', '256Mi', 'Memory'),

@@ -57,10 +57,11 @@ describe('charts/00-crds: the AlertScaler CRD', () => {
 describe('charts/55-alertscaler', () => {
   const objects = file('55-alertscaler.k8s.yaml');
 
-  test('has the ServiceAccount, Role, RoleBinding, Deployment, Service and the default AlertScaler', () => {
+  test('has the ServiceAccount, Role, RoleBinding, Deployment, Service, PDB and the default AlertScaler', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'AlertScaler/booking-service',
       'Deployment/alertscaler',
+      'PodDisruptionBudget/alertscaler',
       'Role/alertscaler',
       'RoleBinding/alertscaler',
       'Service/alertscaler',

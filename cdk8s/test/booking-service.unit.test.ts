@@ -9,7 +9,7 @@ import type {
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { loadConfig } from '@concert-booking/service/config';
+import { loadConfig, SECRET_FILE_VARIABLES } from '@concert-booking/service/config';
 import { BookingService, serviceEnvironment } from '../src/booking-service.js';
 import { defaultValues, valuesWith } from '../src/values.js';
 import { find, render } from './support.js';
@@ -36,8 +36,15 @@ describe('booking-service Deployment', () => {
     });
   });
 
-  test('replicas and a rolling update that never drops below the desired count', () => {
-    expect(deployment.spec!.replicas).toBe(2);
+  test('no replicas while the AlertScaler owns them, service.replicas without it; a rolling update that never drops below the desired count', () => {
+    expect(deployment.spec).not.toHaveProperty('replicas');
+    const unscaled = valuesWith({ service: { replicas: 3 }, alertscaler: { scaleBookingService: false } });
+    const fixed = find<V1Deployment>(
+      render((chart) => new BookingService(chart, 'b', unscaled)),
+      'Deployment',
+      'booking-service',
+    );
+    expect(fixed.spec!.replicas).toBe(3);
     expect(deployment.spec!.strategy).toEqual({
       type: 'RollingUpdate',
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
@@ -126,10 +133,19 @@ describe('booking-service Deployment', () => {
     expect(migrate.volumeMounts).toEqual(main.volumeMounts);
   });
 
-  test('credentials: DATABASE_URL from Secret booking-db, token files from Secret booking-secrets', () => {
-    expect(main.env).toEqual([
-      { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'booking-db', key: 'database-url' } } },
-    ]);
+  test('credentials are files: DATABASE_URL_FILE from Secret booking-db, token files from Secret booking-secrets', () => {
+    expect(main.env).toBeUndefined();
+    expect(JSON.stringify(objects)).not.toContain('secretKeyRef');
+    expect(pod.volumes!.find((v) => v.name === 'database')!.secret).toEqual({
+      secretName: 'booking-db',
+      defaultMode: 0o440,
+      items: [{ key: 'database-url', path: 'database-url' }],
+    });
+    expect(main.volumeMounts).toContainEqual({
+      name: 'database',
+      mountPath: '/etc/booking/database',
+      readOnly: true,
+    });
     expect(main.envFrom).toEqual([{ configMapRef: { name: 'booking-service-config' } }]);
     const secretVolume = pod.volumes!.find((v) => v.name === 'secrets')!;
     expect(secretVolume.secret).toEqual({
@@ -175,6 +191,7 @@ describe('booking-service ConfigMap', () => {
       DB_POOL_MAX: '10',
       QUEUE_TOKEN_SECRET_FILE: '/etc/booking/secrets/queue-token-secret',
       ADMIN_TOKEN_FILE: '/etc/booking/secrets/admin-token',
+      DATABASE_URL_FILE: '/etc/booking/database/database-url',
     });
     expect(configMap.data).not.toHaveProperty('DATABASE_URL');
   });
@@ -183,11 +200,12 @@ describe('booking-service ConfigMap', () => {
     const dir = mkdtempSync(join(tmpdir(), 'booking-secrets-'));
     writeFileSync(join(dir, 'queue-token-secret'), 'x'.repeat(48));
     writeFileSync(join(dir, 'admin-token'), 'admin-token-value');
+    writeFileSync(join(dir, 'database-url'), 'postgres://booking:secret@postgres:5432/booking\n');
     const env: Record<string, string> = {
       ...configMap.data,
       QUEUE_TOKEN_SECRET_FILE: join(dir, 'queue-token-secret'),
       ADMIN_TOKEN_FILE: join(dir, 'admin-token'),
-      DATABASE_URL: 'postgres://booking:secret@postgres:5432/booking',
+      DATABASE_URL_FILE: join(dir, 'database-url'),
     };
     const config = loadConfig(env);
     expect(config).toMatchObject({
@@ -202,7 +220,11 @@ describe('booking-service ConfigMap', () => {
       ADMIN_TOKEN: 'admin-token-value',
     });
     // Every variable the ConfigMap sets is one the service reads (NODE_OPTIONS is Node's own).
-    const known = new Set([...Object.keys(config), 'QUEUE_TOKEN_SECRET_FILE']);
+    const known = new Set([
+      ...Object.keys(config),
+      'QUEUE_TOKEN_SECRET_FILE',
+      ...SECRET_FILE_VARIABLES.map((name) => `${name}_FILE`),
+    ]);
     for (const key of Object.keys(configMap.data!).filter((k) => k !== 'NODE_OPTIONS')) {
       expect(known).toContain(key);
     }

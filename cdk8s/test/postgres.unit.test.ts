@@ -46,19 +46,26 @@ describe('postgres', () => {
     ).toBe('fast');
   });
 
-  test('credentials from the Secret booking-db', () => {
-    const fromSecret = (name: string, key: string) => ({
-      name,
-      valueFrom: { secretKeyRef: { name: 'booking-db', key } },
-    });
+  test('credentials are files from the Secret booking-db (the image reads *_FILE), no secret in the environment', () => {
+    const fromFile = (name: string, key: string) => ({ name, value: `/etc/postgresql-credentials/${key}` });
     expect(container.env).toEqual(
       expect.arrayContaining([
-        fromSecret('POSTGRES_USER', 'username'),
-        fromSecret('POSTGRES_PASSWORD', 'password'),
-        fromSecret('POSTGRES_DB', 'database'),
+        fromFile('POSTGRES_USER_FILE', 'username'),
+        fromFile('POSTGRES_PASSWORD_FILE', 'password'),
+        fromFile('POSTGRES_DB_FILE', 'database'),
       ]),
     );
-    expect(JSON.stringify(objects)).not.toMatch(/POSTGRES_PASSWORD","value"/);
+    expect(container.volumeMounts).toContainEqual({
+      name: 'credentials',
+      mountPath: '/etc/postgresql-credentials',
+      readOnly: true,
+    });
+    expect(sts.spec!.template.spec!.volumes!.find((v) => v.name === 'credentials')!.secret).toEqual({
+      secretName: 'booking-db',
+      defaultMode: 0o440,
+      items: ['username', 'password', 'database'].map((key) => ({ key, path: key })),
+    });
+    expect(JSON.stringify(objects)).not.toContain('secretKeyRef');
   });
 
   test('pg_isready startup, liveness and readiness probes', () => {
@@ -66,7 +73,8 @@ describe('postgres', () => {
       expect(probe!.exec!.command).toEqual([
         '/bin/sh',
         '-c',
-        'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p 5432',
+        'pg_isready -U "$(cat /etc/postgresql-credentials/username)"' +
+          ' -d "$(cat /etc/postgresql-credentials/database)" -h 127.0.0.1 -p 5432',
       ]);
     }
     expect(

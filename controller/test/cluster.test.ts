@@ -83,6 +83,9 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
     for (const file of ['30-booking-service', '55-alertscaler']) {
       await c.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }
+    // The chart leaves replicas to the controller (a new Deployment has 1, which it raises to minReplicas,
+    // a scale that starts the scale-up cooldown). These tests start from minReplicas, as an installed bundle is.
+    await c.kubectl(['scale', 'deployment/booking-service', '--replicas=2', '-n', NS]);
     saKubeconfig = await c.kubeconfigForServiceAccount(NS, 'alertscaler');
     tokenFile = join(mkdtempSync(join(tmpdir(), 'alertscaler-')), 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);
@@ -129,6 +132,15 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
     await until('controller-a leads', async () => controller.leader!.isLeader());
     expect(await replicas()).toBe(2);
     await until('the first reconcile', async () => (await scaler()).status?.observedGeneration !== undefined);
+    // What docs/deploy.md step 4 waits on before the booking service's rollout.
+    await c.kubectl([
+      'wait',
+      '--for=condition=AbleToScale',
+      '--timeout=60s',
+      `alertscaler/${SCALER}`,
+      '-n',
+      NS,
+    ]);
 
     const response = await postAlerts(
       controller.url,

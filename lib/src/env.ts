@@ -31,6 +31,21 @@ export function readSecretFile(variable: string, path: string): string {
 }
 
 /**
+ * `NAME_FILE` for each of `names`: NAME read from that file (a mounted Secret), so a credential such as a
+ * connection URL never sits in a pod spec's environment. Setting both NAME and NAME_FILE is a ConfigError.
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) throw new ConfigError(`${name}_FILE`, `set either ${name} or ${name}_FILE`);
+    out[name] = readSecretFile(`${name}_FILE`, file);
+  }
+  return out;
+}
+
+/**
  * Validates the environment against a schema (empty variables count as unset); throws ConfigError
  * naming the first bad variable.
  */

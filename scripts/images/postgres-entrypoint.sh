@@ -1,8 +1,19 @@
 #!/bin/sh
 # What the charts use of the official image's docker-entrypoint.sh: arguments starting with "-" go to
 # postgres; an empty PGDATA is initialized with POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB
-# (password logins from the network, scram-sha-256) before postgres starts.
+# (password logins from the network, scram-sha-256) before postgres starts. Each of the three may come from
+# the file NAME_FILE names instead (the charts mount them from a Secret), as with the official image.
 set -eu
+file_env() {
+  eval "value=\${$1:-}"
+  eval "file=\${$1_FILE:-}"
+  if [ -n "$value" ] && [ -n "$file" ]; then
+    echo "docker-entrypoint.sh: both $1 and $1_FILE are set" >&2
+    exit 1
+  fi
+  if [ -n "$file" ]; then export "$1=$(cat "$file")"; fi
+}
+for variable in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB; do file_env "$variable"; done
 if [ "${1#-}" != "$1" ]; then set -- postgres "$@"; fi
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   : "${POSTGRES_PASSWORD:?is required to initialize $PGDATA}"

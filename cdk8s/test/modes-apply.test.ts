@@ -1,0 +1,147 @@
+// The non-default modes against a real API server (issue 17): postgres.mode cloudnative-pg's Cluster is
+// validated by the CloudNativePG CRD (from its Go module, pinned below), and the external modes apply.
+// A broken Cluster is refused through the same path, so the CRD's schema is what judges.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '@concert-booking/devkit/wait';
+import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { buildBundle, REPO_ROOT } from '../main.js';
+import { loadMonitoringFiles } from '../src/monitoring-files.js';
+import { valuesWith, type ValuesOverride } from '../src/values.js';
+
+/** The CloudNativePG release whose CRDs validate the Cluster the bundle emits. */
+const CNPG_MODULE = 'github.com/cloudnative-pg/cloudnative-pg@v1.27.0';
+
+/** A module's files from the Go module proxy (checksum-verified by the go command), as a directory. */
+function goModuleDir(module: string): string {
+  const out = execFileSync('go', ['mod', 'download', '-json', module], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+  });
+  return (JSON.parse(out) as { Dir: string }).Dir;
+}
+
+/** Waits for CRDs to be served (kubectl wait fails while a new CRD has no status yet). */
+async function established(cluster: TestCluster, target: string[]): Promise<void> {
+  await waitFor(
+    async () => {
+      const { stdout } = await cluster.kubectl(
+        [
+          'get',
+          ...target,
+          '-o',
+          'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}{.status.conditions[?(@.type=="Established")].status}',
+        ],
+        { allowFailure: true },
+      );
+      return (
+        stdout.trim().length > 0 &&
+        stdout
+          .trim()
+          .split(/\s+/)
+          .every((s) => s === 'True')
+      );
+    },
+    60_000,
+    `CRDs ${target.join(' ')} established`,
+  );
+}
+
+async function apply(cluster: TestCluster, file: string) {
+  return cluster.kubectl(
+    ['apply', '--server-side', '--field-manager=modes-test', '--validate=strict', '-f', file],
+    {
+      allowFailure: true,
+      timeoutMs: 120_000,
+    },
+  );
+}
+
+/** Synthesizes `override` into a fresh directory and applies every file in name order; returns the files. */
+async function synthAndApply(cluster: TestCluster, override: ValuesOverride): Promise<string[]> {
+  const out = mkdtempSync(join(tmpdir(), 'modes-'));
+  const files = buildBundle(valuesWith(override), loadMonitoringFiles(REPO_ROOT))
+    .synth(out)
+    .filter((file) => !file.startsWith('optional/'));
+  for (const file of files) {
+    const result = await apply(cluster, join(out, file));
+    if (result.code !== 0) throw new Error(`${file}: ${result.stderr}`);
+    if (file.startsWith('00-crds')) await established(cluster, ['-f', join(out, file)]);
+  }
+  return files;
+}
+
+describeWithCluster('the postgres and redis modes applied to a real API server', (cluster) => {
+  beforeAll(async () => {
+    const crds = join(goModuleDir(CNPG_MODULE), 'config', 'crd', 'bases');
+    const clusters = readdirSync(crds).find((f) => f === 'postgresql.cnpg.io_clusters.yaml');
+    if (!clusters) throw new Error(`${CNPG_MODULE} has no Cluster CRD under config/crd/bases`);
+    const result = await apply(cluster(), join(crds, clusters));
+    if (result.code !== 0) throw new Error(result.stderr);
+    await established(cluster(), ['crd/clusters.postgresql.cnpg.io']);
+  }, 10 * 60_000);
+
+  it('cloudnative-pg: the Cluster is valid for the CloudNativePG CRD and reads back as synthesized', async () => {
+    const files = await synthAndApply(cluster(), {
+      namespace: 'mode-cnpg',
+      postgres: { mode: 'cloudnative-pg' },
+    });
+    expect(files).toContain('10-postgres.k8s.yaml');
+    const { stdout } = await cluster().kubectl([
+      'get',
+      'clusters.postgresql.cnpg.io',
+      'postgres',
+      '-n',
+      'mode-cnpg',
+      '-o',
+      'json',
+    ]);
+    const live = JSON.parse(stdout) as {
+      spec: { instances: number; bootstrap: unknown; inheritedMetadata: unknown };
+    };
+    expect(live.spec.instances).toBe(3);
+    expect(live.spec.bootstrap).toMatchObject({ initdb: { database: 'booking', owner: 'booking' } });
+    expect(live.spec.inheritedMetadata).toMatchObject({ labels: { 'app.kubernetes.io/name': 'postgres' } });
+  });
+
+  it.each([
+    ['an instance count of 0', '  instances: 0\n', /spec\.instances/],
+    ['an unknown field', '  instances: 1\n  replicaz: 2\n', /replicaz/],
+  ])('a Cluster the CRD refuses is refused: %s', async (_what, spec, error) => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'modes-broken-')), 'broken.yaml');
+    writeFileSync(
+      broken,
+      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: { name: broken, namespace: mode-cnpg }\n' +
+        `spec:\n  storage: { size: 1Gi }\n${spec}`,
+    );
+    const result = await apply(cluster(), broken);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(error);
+  });
+
+  it('external: no Postgres or Redis objects, and the rest applies', async () => {
+    const files = await synthAndApply(cluster(), {
+      namespace: 'mode-external',
+      postgres: { mode: 'external' },
+      redis: { mode: 'external' },
+    });
+    expect(files.filter((f) => /^(10-postgres|20-redis)/.test(f))).toEqual([]);
+    const { stdout } = await cluster().kubectl([
+      'get',
+      'statefulsets,deployments',
+      '-n',
+      'mode-external',
+      '-o',
+      'name',
+    ]);
+    expect(stdout.trim().split('\n').sort()).toEqual([
+      'deployment.apps/alertmanager',
+      'deployment.apps/alertscaler',
+      'deployment.apps/booking-service',
+      'statefulset.apps/prometheus',
+    ]);
+  });
+});
