@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
+import { compressedRepresentations, identityOnly, type Representations } from '../http/representations.js';
 import { SERVICE_METRICS } from '../metrics.js';
-
-export interface CachedBody {
-  body: Buffer;
-  etag: string;
-}
 
 export interface SeatMapCacheOptions {
   enabled: boolean;
@@ -32,17 +27,15 @@ export const seatMapKey = (timeslotId: number) => `concert:timeslot:seat:${times
  */
 const SECOND_DELETE_MS = 500;
 
-const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
-
 /**
- * Cache-aside for the seat map, in two layers: a short-lived in-process copy (a hot seat map
+ * Cache-aside for the seat map, in two layers (each entry the body and its gzip and brotli codings): a short-lived in-process copy (a hot seat map
  * costs no network hop) in front of the shared store (Redis). Misses are single-flighted, so
  * a stampede costs one query; a Redis failure falls back to Postgres and is counted, never
  * surfaced. Invalidations travel on the bus so every replica drops its in-process copy.
  */
 export class SeatMapCache {
-  private readonly memory = new ExpiringMap<CachedBody>();
-  private readonly flights = new SingleFlight<CachedBody | null>();
+  private readonly memory = new ExpiringMap<Representations>();
+  private readonly flights = new SingleFlight<Representations | null>();
   /** Bumped by every invalidation of a key: a fill that saw a bump while loading does not write. */
   private readonly generations = new Map<string, number>();
   private readonly requests: Counter<'layer' | 'result'>;
@@ -89,10 +82,11 @@ export class SeatMapCache {
     this.options.logger.info({ enabled }, 'seat-map cache switched');
   }
 
-  async get(timeslotId: number): Promise<CachedBody | null> {
+  async get(timeslotId: number): Promise<Representations | null> {
     if (!this.on) {
       const body = await this.options.load(timeslotId);
-      return body && { body, etag: etagOf(body) };
+      // Every request reads Postgres: compressing each would only add to its cost.
+      return body && identityOnly(body);
     }
     const key = seatMapKey(timeslotId);
     if (this.options.memoryTtlMs > 0) {
@@ -153,7 +147,7 @@ export class SeatMapCache {
     if (alsoStore && !this.options.store.shared) void this.options.store.del(key);
   }
 
-  private async fill(key: string, timeslotId: number): Promise<CachedBody | null> {
+  private async fill(key: string, timeslotId: number): Promise<Representations | null> {
     const generation = this.generations.get(key) ?? 0;
     let storeHealthy = true;
     try {
@@ -183,8 +177,9 @@ export class SeatMapCache {
     return this.remember(key, body, generation);
   }
 
-  private remember(key: string, body: Buffer, generation: number): CachedBody {
-    const cached = { body, etag: etagOf(body) };
+  /** The fill's compressed codings are made here, once, for every request the entry serves. */
+  private async remember(key: string, body: Buffer, generation: number): Promise<Representations> {
+    const cached = await compressedRepresentations(body);
     if (this.options.memoryTtlMs > 0 && (this.generations.get(key) ?? 0) === generation) {
       this.memory.set(key, cached, this.options.memoryTtlMs);
     }
