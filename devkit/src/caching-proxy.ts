@@ -57,7 +57,8 @@ http {
 }
 
 /**
- * Writes the proxy's config into `dir` (created by the caller, removed by it) and returns how to start it:
+ * Writes the proxy's config into `dir` (created by the caller, removed by it; when run as root, every directory
+ * above it must be open to nobody, as os.tmpdir() is) and returns how to start it:
  * `processes.start(cachingProxy({ dir, port, upstreamPort }))`, ready when it answers on `port`.
  */
 export function cachingProxy(o: { dir: string; port: number; upstreamPort: number }): ProcessSpec {

@@ -184,6 +184,19 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect([await metric('memory', 'miss'), await metric('memory', 'hit')]).toEqual([0, 0]);
   });
 
+  test('a refill with the same bytes reuses the compressed codings; new bytes get new ones', async () => {
+    const { cache, metric } = countingCache(redis, '', { memoryTtlMs: 0 }); // every read refills from Redis
+    const first = await cache.get(1);
+    const refilled = await cache.get(1);
+    expect(await metric('redis', 'hit')).toBe(1);
+    expect(refilled).toBe(first); // not compressed again
+    await database.db('seats').where({ timeslot_id: 1, number: 9 }).update({ status: 'SOLD' });
+    await cache.invalidate(1);
+    const changed = await cache.get(1);
+    expect(changed!.gzip!.etag).not.toBe(first!.gzip!.etag);
+    expect(JSON.parse(gunzipSync(changed!.gzip!.body).toString()).seats[8].status).toBe('SOLD');
+  });
+
   test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
     opened.push(async () => dead.disconnect());

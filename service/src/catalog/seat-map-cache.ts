@@ -26,6 +26,9 @@ export const seatMapKey = (timeslotId: number) => `concert:timeslot:seat:${times
  * delete already removes what an earlier racing fill wrote.
  */
 const SECOND_DELETE_MS = 500;
+/** About 45 KB each (a 500-seat map and its two codings): at most 45 MB. */
+const ENCODED_MAX_ENTRIES = 1_000;
+const ENCODED_TTL_MS = 60_000;
 
 /**
  * Cache-aside for the seat map, in two layers (each entry the body and its gzip and brotli codings): a short-lived in-process copy (a hot seat map
@@ -35,6 +38,11 @@ const SECOND_DELETE_MS = 500;
  */
 export class SeatMapCache {
   private readonly memory = new ExpiringMap<Representations>();
+  /**
+   * The last representations of each recently read key, kept past the memory layer's expiry: a refill that
+   * brings the same bytes (most do, a hot seat map refills every second) reuses their compressed codings.
+   */
+  private readonly encoded = new ExpiringMap<Representations>(ENCODED_MAX_ENTRIES);
   private readonly flights = new SingleFlight<Representations | null>();
   /** Bumped by every invalidation of a key: a fill that saw a bump while loading does not write. */
   private readonly generations = new Map<string, number>();
@@ -177,9 +185,11 @@ export class SeatMapCache {
     return this.remember(key, body, generation);
   }
 
-  /** The fill's compressed codings are made here, once, for every request the entry serves. */
+  /** The fill's compressed codings are made here, once per new content, for every request the entry serves. */
   private async remember(key: string, body: Buffer, generation: number): Promise<Representations> {
-    const cached = await compressedRepresentations(body);
+    const previous = this.encoded.get(key);
+    const cached = previous?.identity.body.equals(body) ? previous : await compressedRepresentations(body);
+    this.encoded.set(key, cached, ENCODED_TTL_MS);
     if (this.options.memoryTtlMs > 0 && (this.generations.get(key) ?? 0) === generation) {
       this.memory.set(key, cached, this.options.memoryTtlMs);
     }
