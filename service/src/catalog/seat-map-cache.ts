@@ -47,6 +47,9 @@ export class SeatMapCache {
   /** Bumped by every invalidation of a key: a fill that saw a bump while loading does not write. */
   private readonly generations = new Map<string, number>();
   private readonly requests: Counter<'layer' | 'result'>;
+  /** Counted on every request: made once, not looked up by their labels each time. */
+  private readonly memoryHits: Counter.Internal;
+  private readonly memoryMisses: Counter.Internal;
   private readonly degraded: Counter;
   /** Concurrent invalidations of one key share the Redis round trips (one in flight, one queued). */
   private readonly invalidations = new Coalescer();
@@ -68,6 +71,8 @@ export class SeatMapCache {
       ...SERVICE_METRICS.seatMapCacheRequests,
       registers: [options.registry],
     });
+    this.memoryHits = this.requests.labels('memory', 'hit');
+    this.memoryMisses = this.requests.labels('memory', 'miss');
     this.degraded = new Counter({
       ...SERVICE_METRICS.seatMapDegraded,
       registers: [options.registry],
@@ -100,10 +105,10 @@ export class SeatMapCache {
     if (this.options.memoryTtlMs > 0) {
       const cached = this.memory.get(key);
       if (cached) {
-        this.requests.inc({ layer: 'memory', result: 'hit' });
+        this.memoryHits.inc();
         return cached;
       }
-      this.requests.inc({ layer: 'memory', result: 'miss' });
+      this.memoryMisses.inc();
     }
     return this.flights.run(key, () => this.fill(key, timeslotId));
   }

@@ -37,7 +37,7 @@ export function hotRoute(spec: RouteSpec, deps: HotRouteDependencies): Middlewar
   }
   const { pattern, names } = pathMatcher(spec.path);
   const accessLog = deps.logger.isLevelEnabled('debug');
-  const children = new Map<string, ReturnType<typeof deps.duration.labels>>();
+  const children = new Map<string, ReturnType<RequestDuration['labels']>>();
   const observe = (method: string, status: number, seconds: number) => {
     const key = `${method} ${status}`;
     let child = children.get(key);
