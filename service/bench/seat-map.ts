@@ -5,7 +5,7 @@
  *   (a) the seat map with no index on seats.timeslot_id and no cache: the incident's slow query
  *   (b) indexed, no cache
  *   (c) cached (in-process layer in front of Redis)
- *   (d) a bare Koa handler returning the same bytes from memory: the ceiling
+ *   (d) a bare Koa handler returning each timeslot's same bytes from memory: the ceiling
  * (c) and (d) once uncompressed and once with `Accept-Encoding: gzip` (the bare handler sending the bytes
  * the service's fill made, from memory too), and
  *   (e) the cached service behind a caching proxy (nginx, devkit/src/caching-proxy.ts) with
@@ -16,7 +16,7 @@
  * the median throughput of each is reported, so a noisy moment on a shared machine does not land on one
  * side only. Every process it starts stops with it (devkit's harness).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { numberFlag, parseOrExit } from '@concert-booking/lib';
@@ -102,7 +102,7 @@ const setIndex = async (present: boolean) => {
   await db.raw('analyze seats');
 };
 
-const median = (runs: BenchRow[]) =>
+const median = <Row extends BenchRow>(runs: Row[]): Row =>
   [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
 
 type Coding = 'identity' | 'gzip';
@@ -112,32 +112,53 @@ const ACCEPT_ENCODING: Record<Coding, Record<string, string>> = {
   gzip: { 'accept-encoding': 'gzip' },
 };
 
+/** USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every Linux we run. */
+const CLOCK_TICKS_PER_SECOND = 100;
+const WARM_UP_SECONDS = 2;
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** A row, and the CPU the server process spent per answered request: what a busy machine cannot skew. */
+type MeasuredRow = BenchRow & { cpuMicrosPerRequest: number };
+
 async function measure(
   name: string,
-  port: number,
+  server: { port: number; pid: number },
   headers: Record<string, string> = {},
   connections = CONNECTIONS,
-): Promise<BenchRow> {
-  console.error(`${name}: ${SECONDS} s of load...`);
+): Promise<MeasuredRow> {
   let next = 0;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    duration: SECONDS,
-    headers,
-    requests: [
-      {
-        setupRequest: (request) => ({
-          ...request,
-          path: `/v1/timeslots/${timeslots[next++ % timeslots.length]}/seats`,
-        }),
-      },
-    ],
-  });
-  const row = rowFromAutocannon(name, result);
+  const load = (duration: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${server.port}`,
+      connections,
+      duration,
+      headers,
+      requests: [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            path: `/v1/timeslots/${timeslots[next++ % timeslots.length]}/seats`,
+          }),
+        },
+      ],
+    });
+  // Both sides warm up (JIT, first fills) before the measured run.
+  console.error(`${name}: ${WARM_UP_SECONDS} s of warm-up, ${SECONDS} s of load...`);
+  await load(WARM_UP_SECONDS);
+  const cpuBefore = cpuSecondsOf(server.pid);
+  const result = await load(SECONDS);
+  const cpuMicrosPerRequest =
+    ((cpuSecondsOf(server.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests.total);
+  const row = { ...rowFromAutocannon(name, result), cpuMicrosPerRequest };
   const bytes = result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0;
   console.log(
-    `${name}: ${row.perSecond.toFixed(0)} req/s, p90 ${row.p90} ms, errors ${row.errors}, ${bytes} bytes per response`,
+    `${name}: ${row.perSecond.toFixed(0)} req/s, p90 ${row.p90} ms, errors ${row.errors}, ` +
+      `${bytes} bytes and ${cpuMicrosPerRequest.toFixed(0)} µs of server CPU per response`,
   );
   return row;
 }
@@ -160,11 +181,11 @@ async function withService(
   name: string,
   extraEnv: Record<string, string>,
   coding: Coding = 'identity',
-): Promise<BenchRow> {
+): Promise<MeasuredRow> {
   const port = await freePort();
   const service = await processes.start(serviceEnv(port, extraEnv));
   try {
-    return await measure(name, port, ACCEPT_ENCODING[coding]);
+    return await measure(name, { port, pid: service.pid }, ACCEPT_ENCODING[coding]);
   } finally {
     await service.stop();
   }
@@ -172,29 +193,34 @@ async function withService(
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'seat-map-'));
 
-async function withBareKoa(coding: Coding): Promise<BenchRow> {
+/** The bytes of the service's own fills, every hot timeslot's: the same JSON, compressed by the same code. */
+async function writeSeatMapFiles(): Promise<void> {
   const { findSeatMap } = await import('../src/catalog/queries.js');
-  // The bytes of the service's own fill: the same JSON, compressed by the same code.
-  const { identity, gzip } = await compressedRepresentations(
-    Buffer.from(JSON.stringify(await findSeatMap(db, timeslots[0]!))),
-  );
-  writeFileSync(path.join(scratch, 'seat-map.json'), identity.body);
-  writeFileSync(path.join(scratch, 'seat-map.json.gz'), gzip!.body);
+  for (const id of timeslots) {
+    const { identity, gzip } = await compressedRepresentations(
+      Buffer.from(JSON.stringify(await findSeatMap(db, id))),
+    );
+    writeFileSync(path.join(scratch, `${id}.json`), identity.body);
+    writeFileSync(path.join(scratch, `${id}.json.gz`), gzip!.body);
+  }
+}
+
+async function withBareKoa(coding: Coding): Promise<MeasuredRow> {
   const port = await freePort();
   const bare = await processes.start({
     name: 'bare koa',
     command: process.execPath,
     args: ['--import', 'tsx', 'service/bench/bare-koa.ts'],
     cwd: ROOT,
-    env: {
-      PORT: String(port),
-      SEAT_MAP_FILE: path.join(scratch, 'seat-map.json'),
-      SEAT_MAP_GZIP_FILE: path.join(scratch, 'seat-map.json.gz'),
-    },
-    ready: { url: `http://127.0.0.1:${port}/` },
+    env: { PORT: String(port), SEAT_MAP_DIR: scratch },
+    ready: { url: `http://127.0.0.1:${port}/v1/timeslots/${timeslots[0]}/seats` },
   });
   try {
-    return await measure(`(d) bare Koa, bytes from memory, ${coding}`, port, ACCEPT_ENCODING[coding]);
+    return await measure(
+      `(d) bare Koa, bytes from memory, ${coding}`,
+      { port, pid: bare.pid },
+      ACCEPT_ENCODING[coding],
+    );
   } finally {
     await bare.stop();
   }
@@ -209,7 +235,7 @@ async function seatMapRequests(port: number): Promise<number> {
 }
 
 /** (e): the cached service behind the caching proxy, browsers' Accept-Encoding. */
-async function behindProxy(): Promise<{ row: BenchRow; originPerSecond: number }> {
+async function behindProxy(): Promise<{ row: MeasuredRow; originPerSecond: number }> {
   const servicePort = await freePort();
   const proxyPort = await freePort();
   // Not under scratch: nginx's workers (nobody) must reach it.
@@ -223,7 +249,7 @@ async function behindProxy(): Promise<{ row: BenchRow; originPerSecond: number }
     const started = performance.now();
     const row = await measure(
       `(e) index, cache, behind nginx, ${PROXY_CONNECTIONS} connections`,
-      proxyPort,
+      { port: proxyPort, pid: service.pid },
       { 'accept-encoding': 'gzip, deflate, br' },
       PROXY_CONNECTIONS,
     );
@@ -243,11 +269,12 @@ try {
   const slow = await withService('(a) no index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
   await setIndex(true);
   const indexed = await withService('(b) index, no cache', { SEATMAP_CACHE_ENABLED: 'false' });
-  const cached: Record<Coding, BenchRow> = {} as Record<Coding, BenchRow>;
-  const ceiling: Record<Coding, BenchRow> = {} as Record<Coding, BenchRow>;
+  await writeSeatMapFiles();
+  const cached = {} as Record<Coding, MeasuredRow>;
+  const ceiling = {} as Record<Coding, MeasuredRow>;
   for (const coding of ['identity', 'gzip'] as const) {
-    const cachedRuns: BenchRow[] = [];
-    const ceilingRuns: BenchRow[] = [];
+    const cachedRuns: MeasuredRow[] = [];
+    const ceilingRuns: MeasuredRow[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       cachedRuns.push(
         await withService(`(c) index, cache, ${coding}`, { SEATMAP_CACHE_ENABLED: 'true' }, coding),
@@ -269,12 +296,19 @@ try {
         .join(' / ')} at the end\n`,
   );
   console.log(markdownTable('variant', rows));
+  console.log('\n| variant | server CPU µs per response |\n| --- | ---: |');
+  for (const row of rows) console.log(`| ${row.name} | ${row.cpuMicrosPerRequest.toFixed(0)} |`);
   const x = (a: number, b: number) => (b > 0 ? (a / b).toFixed(a / b >= 10 ? 0 : 2) : 'n/a');
   console.log('\n| ratio | value | target |');
   console.log('|---|---:|---:|');
   for (const coding of ['identity', 'gzip'] as const) {
     console.log(
       `| throughput (c)/(d), cache vs ceiling, ${coding} | ${x(cached[coding].perSecond, ceiling[coding].perSecond)} | >= 0.9 |`,
+    );
+  }
+  for (const coding of ['identity', 'gzip'] as const) {
+    console.log(
+      `| server CPU per response (d)/(c), ceiling vs cache, ${coding} | ${x(ceiling[coding].cpuMicrosPerRequest, cached[coding].cpuMicrosPerRequest)} | |`,
     );
   }
   console.log(
