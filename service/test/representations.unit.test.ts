@@ -5,6 +5,7 @@ import {
   compressedRepresentations,
   identityOnly,
 } from '../src/http/representations.js';
+import { seatMapCacheControl } from '../src/catalog/routes.js';
 
 test.each([
   [undefined, ['identity']],
@@ -58,4 +59,11 @@ test('each coding decompresses to the same bytes and has an ETag of its own', as
   const changed = await compressedRepresentations(Buffer.concat([body, Buffer.from(' ')]));
   expect(changed.gzip!.etag).not.toBe(gzip!.etag);
   expect(changed.br!.etag).not.toBe(br!.etag);
+});
+
+test.each([
+  [5, 'public, max-age=1, stale-while-revalidate=5'],
+  [0, 'public, max-age=1'],
+])('the seat map with stale-while-revalidate %p is sent with Cache-Control %p', (seconds, header) => {
+  expect(seatMapCacheControl(seconds)).toBe(header);
 });

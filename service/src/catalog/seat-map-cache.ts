@@ -31,8 +31,8 @@ const ENCODED_MAX_ENTRIES = 1_000;
 const ENCODED_TTL_MS = 60_000;
 
 /**
- * Cache-aside for the seat map, in two layers (each entry the body and its gzip and brotli codings): a short-lived in-process copy (a hot seat map
- * costs no network hop) in front of the shared store (Redis). Misses are single-flighted, so
+ * Cache-aside for the seat map, in two layers: a short-lived in-process copy (a hot seat map
+ * costs no network hop; the body with its gzip and brotli codings) in front of the shared store (Redis). Misses are single-flighted, so
  * a stampede costs one query; a Redis failure falls back to Postgres and is counted, never
  * surfaced. Invalidations travel on the bus so every replica drops its in-process copy.
  */
