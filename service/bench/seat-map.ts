@@ -19,7 +19,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { numberFlag, parseOrExit } from '@concert-booking/lib';
+import { METRICS, numberFlag, parseOrExit } from '@concert-booking/lib';
 import type { BenchRow } from './rows.js';
 
 const command = {
@@ -55,6 +55,7 @@ const { ProcessGroup } = await import('@concert-booking/devkit/process');
 const { ROOT, serviceProcess } = await import('@concert-booking/devkit/programs');
 const { freePort } = await import('@concert-booking/devkit/wait');
 const { cachingProxy } = await import('@concert-booking/devkit/caching-proxy');
+const { fetchHistogramCount } = await import('@concert-booking/devkit/metrics-text');
 const { compressedRepresentations } = await import('../src/http/representations.js');
 const { default: autocannon } = await import('autocannon');
 const { default: knexFactory } = await import('knex');
@@ -229,12 +230,10 @@ async function withBareKoa(coding: Coding): Promise<MeasuredRow> {
 }
 
 /** Seat-map requests the service answered, read from its own /metrics (every status). */
-async function seatMapRequests(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line =
-    /^http_request_duration_seconds_count\{[^}]*route="\/v1\/timeslots\/:timeslotId\/seats"[^}]*\} (\d+)$/gm;
-  return [...text.matchAll(line)].reduce((sum, match) => sum + Number(match[1]), 0);
-}
+const seatMapRequests = (port: number) =>
+  fetchHistogramCount(`http://127.0.0.1:${port}/metrics`, METRICS.httpRequestDuration, {
+    route: '/v1/timeslots/:timeslotId/seats',
+  });
 
 /** (e): the cached service behind the caching proxy, browsers' Accept-Encoding. */
 async function behindProxy(): Promise<{ row: MeasuredRow; originPerSecond: number }> {
