@@ -4,7 +4,8 @@
 #   scripts/services.sh down    stop them
 #   scripts/services.sh status  say what runs
 #   scripts/services.sh env     print the connection variables (eval "$(scripts/services.sh env)")
-# Prometheus and Alertmanager are installed here but started by the tests and the drill with their own configs.
+# Prometheus, Alertmanager and nginx (the caching proxy) are installed here but started by the tests, the drill
+# and the benches with their own configs.
 set -euo pipefail
 
 # Outside $HOME: the postgres user (see as_pg) must be able to reach it.
@@ -13,7 +14,7 @@ PG_PORT="${BOOKING_PG_PORT:-54329}"
 REDIS_PORT="${BOOKING_REDIS_PORT:-63799}"
 PG_DATA="$STATE_DIR/postgres"
 REDIS_DIR="$STATE_DIR/redis"
-APT_PACKAGES=(postgresql redis-server prometheus prometheus-alertmanager)
+APT_PACKAGES=(postgresql redis-server prometheus prometheus-alertmanager nginx-light)
 
 log() { echo "services: $*" >&2; }
 
@@ -30,6 +31,7 @@ missing_packages() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v promtool >/dev/null || missing+=(prometheus)
   command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   echo "${missing[@]:-}"
 }
 

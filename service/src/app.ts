@@ -3,7 +3,8 @@ import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { problemErrors } from './http/errors.js';
-import { httpMetrics, metricsRoute } from './http/metrics.js';
+import { hotRoute } from './http/hot-route.js';
+import { httpMetrics, metricsRoute, requestDuration } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { mountRoutes, openApiDocument, type RouteSpec } from './http/routes.js';
 import { livez, readyz, type Lifecycle } from './health/routes.js';
@@ -20,8 +21,8 @@ export interface AppDependencies {
 }
 
 /**
- * Middleware order, outermost first: request id and log -> metrics (sees the final status)
- * -> problem+json errors -> routes.
+ * Middleware order, outermost first: the hot routes (each the whole chain's guarantees in one piece) ->
+ * request id and log -> metrics (sees the final status) -> problem+json errors -> routes.
  */
 export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
@@ -37,8 +38,12 @@ export function createApp(deps: AppDependencies): Koa {
   });
   mountRoutes(router, deps.routes, { bodyLimit: deps.bodyLimit });
 
+  const duration = requestDuration(deps.registry);
+  for (const spec of deps.routes.filter((candidate) => candidate.hot)) {
+    app.use(hotRoute(spec, { logger: deps.logger, duration, lifecycle: deps.lifecycle }));
+  }
   app.use(requestContext(deps.logger));
-  app.use(httpMetrics(deps.registry));
+  app.use(httpMetrics(duration));
   app.use(async (ctx, next) => {
     await next();
     // While draining, ask keep-alive clients to reconnect elsewhere.

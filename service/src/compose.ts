@@ -117,7 +117,13 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     registry,
     readiness: createReadiness(db, redis, registry),
     lifecycle,
-    routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN), ...bookingRoutes],
+    routes: [
+      ...catalogRoutes(db, seatMaps, {
+        seatMapStaleWhileRevalidateSeconds: config.SEATMAP_STALE_WHILE_REVALIDATE_SECONDS,
+      }),
+      ...diagnosticsRoutes(config.ADMIN_TOKEN),
+      ...bookingRoutes,
+    ],
     bodyLimit: config.BODY_LIMIT_BYTES,
     version: process.env.npm_package_version ?? '0.0.0',
   });

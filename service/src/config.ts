@@ -54,6 +54,11 @@ const schema = z.object({
   SEATMAP_CACHE_ENABLED: bool.default(true),
   SEATMAP_CACHE_TTL_SECONDS: int(1, 86_400).default(300),
   SEATMAP_MEMORY_TTL_MS: int(0, 60_000).default(1_000),
+  /**
+   * `stale-while-revalidate` of the seat map's Cache-Control (0: none): how long past its one second an edge
+   * cache may still answer with a seat map while it fetches the next. A stale seat only costs a 409 on hold.
+   */
+  SEATMAP_STALE_WHILE_REVALIDATE_SECONDS: int(0, 300).default(5),
 
   /** 0: one process. N > 0: a node:cluster primary with N workers sharing PORT. */
   WORKERS: int(0, 64).default(0),

@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
 import { LocalBus, MemoryStore } from '../src/cache/store.js';
@@ -104,9 +105,12 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(await metric('redis', 'hit')).toBe(0);
     expect(await redis.ttl(seatMapKey(1))).toBeGreaterThan(50); // ttlSeconds: 60
     const stored = await redis.getBuffer(seatMapKey(1));
-    expect(stored?.equals(first!.body)).toBe(true);
+    expect(stored?.equals(first!.identity.body)).toBe(true);
+    // The fill made the compressed codings once, with it: each decompresses to the stored bytes.
+    expect(gunzipSync(first!.gzip!.body)).toEqual(stored);
+    expect(brotliDecompressSync(first!.br!.body)).toEqual(stored);
     const second = await cache.get(1);
-    expect(second!.etag).toBe(first!.etag);
+    expect(second!.identity.etag).toBe(first!.identity.etag);
     expect(counter.queries).toBe(1);
     expect(await metric('memory', 'hit')).toBe(1);
   });
@@ -155,14 +159,14 @@ describe('seat-map cache against real Redis and Postgres', () => {
     const fromRedis = await b.cache.get(2);
     expect(b.counter.queries).toBe(0);
     expect(await b.metric('redis', 'hit')).toBe(1);
-    expect(JSON.parse(fromRedis!.body.toString()).timeslotId).toBe(2);
+    expect(JSON.parse(fromRedis!.identity.body.toString()).timeslotId).toBe(2);
   });
 
   test('100 concurrent misses send one query (single flight)', async () => {
     const { cache, counter } = countingCache(redis);
     const results = await Promise.all(Array.from({ length: 100 }, () => cache.get(3)));
     expect(counter.queries).toBe(1);
-    expect(new Set(results.map((r) => r!.etag)).size).toBe(1);
+    expect(new Set(results.map((r) => r!.identity.etag)).size).toBe(1);
   });
 
   test('an invalidation on one replica clears Redis and every replica’s memory layer', async () => {
@@ -176,7 +180,7 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect(await redis.exists(seatMapKey(1))).toBe(0);
     // b hears the invalidation over pub/sub (its memory copy would live for minutes) and reads Postgres once.
     const seatSeven = async () =>
-      JSON.parse((await b.cache.get(1))!.body.toString()).seats.find(
+      JSON.parse((await b.cache.get(1))!.identity.body.toString()).seats.find(
         (s: { number: number }) => s.number === 7,
       ).status as string;
     await waitFor(async () => (await seatSeven()) === 'SOLD', 5_000, 'replica b to see the sold seat');
@@ -220,7 +224,8 @@ describe('seat-map cache against real Redis and Postgres', () => {
     const first = await cache.get(3);
     const second = await cache.get(3);
     expect(counter.queries).toBe(2);
-    expect(second!.etag).toBe(first!.etag);
+    expect(second!.identity.etag).toBe(first!.identity.etag);
+    expect([first!.gzip, first!.br]).toEqual([undefined, undefined]); // compressing every read would only add cost
     expect(await redis.exists(seatMapKey(3))).toBe(0);
     expect(await metric('memory', 'miss')).toBe(0);
     expect(await cache.get(987654)).toBeNull();
@@ -249,13 +254,26 @@ describe('seat-map cache against real Redis and Postgres', () => {
     expect([await metric('memory', 'miss'), await metric('memory', 'hit')]).toEqual([0, 0]);
   });
 
+  test('a refill with the same bytes reuses the compressed codings; new bytes get new ones', async () => {
+    const { cache, metric } = countingCache(redis, '', { memoryTtlMs: 0 }); // every read refills from Redis
+    const first = await cache.get(1);
+    const refilled = await cache.get(1);
+    expect(await metric('redis', 'hit')).toBe(1);
+    expect(refilled).toBe(first); // not compressed again
+    await database.db('seats').where({ timeslot_id: 1, number: 9 }).update({ status: 'SOLD' });
+    await cache.invalidate(1);
+    const changed = await cache.get(1);
+    expect(changed!.gzip!.etag).not.toBe(first!.gzip!.etag);
+    expect(JSON.parse(gunzipSync(changed!.gzip!.body).toString()).seats[8].status).toBe('SOLD');
+  });
+
   test('with Redis unreachable: reads come from Postgres (counted as degraded), invalidations do not throw', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 200, logger);
     opened.push(async () => dead.disconnect());
     const log = warningLog();
     const { cache, counter, metric, degraded } = countingCache(dead, '', { logger: log.logger });
     const seatMap = await cache.get(2);
-    expect(JSON.parse(seatMap!.body.toString()).timeslotId).toBe(2);
+    expect(JSON.parse(seatMap!.identity.body.toString()).timeslotId).toBe(2);
     expect([await degraded(), await metric('redis', 'error')]).toEqual([1, 1]);
     await expect(cache.invalidate(2)).resolves.toBeUndefined();
     await cache.get(2);

@@ -1,5 +1,5 @@
 /**
- * `npm run profile -- seat-map --cache off [--seconds 10] [--index off] [--connections 32]`:
+ * `npm run profile -- seat-map --cache off [--seconds 10] [--index off] [--connections 32] [--accept-encoding gzip]`:
  * starts the service locally against the shared Postgres and Redis (scripts/services.sh),
  * drives seat-map load with autocannon, records a CPU profile through `POST /admin/profile`
  * meanwhile, and writes the profile and its flamegraph into reports/profiles/.
@@ -26,12 +26,14 @@ const COMMAND: CommandLine<{
   seconds: { type: 'string'; default: string };
   connections: { type: 'string'; default: string };
   timeslots: { type: 'string'; default: string };
+  'accept-encoding': { type: 'string'; default: string };
 }> = {
   name: 'npm run profile --',
-  usage: `seat-map [--cache on|off] [--index on|off] [--seconds 10] [--connections 32] [--timeslots 10]
+  usage: `seat-map [--cache on|off] [--index on|off] [--seconds 10] [--connections 32] [--timeslots 10] [--accept-encoding identity|gzip|br]
   Seat-map load with autocannon against a local service while it records a CPU profile; writes the profile and
   its flamegraph to reports/profiles/. --index off (the default) drops the seat-map index (the incident's query);
-  --seconds up to 60, --connections up to 1000, --timeslots (requests spread over them) up to 10000.`,
+  --seconds up to 60, --connections up to 1000, --timeslots (requests spread over them) up to 10000;
+  --accept-encoding: what the requests accept (identity: no Accept-Encoding header).`,
   options: {
     cache: { type: 'string', default: 'on' },
     index: { type: 'string', default: 'off' },
@@ -39,11 +41,12 @@ const COMMAND: CommandLine<{
     connections: { type: 'string', default: '32' },
     /** Requests spread over this many timeslots: one popular concert's dates. */
     timeslots: { type: 'string', default: '10' },
+    'accept-encoding': { type: 'string', default: 'identity' },
   },
   allowPositionals: true,
 };
 
-const { cache, index, seconds, connections, hotTimeslots } = parseOrExit(
+const { cache, index, seconds, connections, hotTimeslots, acceptEncoding } = parseOrExit(
   COMMAND,
   process.argv.slice(2),
   ({ values, positionals }) => {
@@ -55,6 +58,7 @@ const { cache, index, seconds, connections, hotTimeslots } = parseOrExit(
       seconds: numberFlag('seconds', values.seconds, { integer: true, max: 60 }),
       connections: numberFlag('connections', values.connections, { integer: true, max: 1000 }),
       hotTimeslots: numberFlag('timeslots', values.timeslots, { integer: true, max: 10_000 }),
+      acceptEncoding: choiceFlag('accept-encoding', values['accept-encoding'], ['identity', 'gzip', 'br']),
     };
   },
 );
@@ -146,6 +150,7 @@ try {
     url: service.url,
     connections,
     duration: warmupSeconds + seconds + 1,
+    headers: acceptEncoding === 'identity' ? {} : { 'accept-encoding': acceptEncoding },
     requests: [
       {
         setupRequest: (request) => ({
@@ -165,7 +170,8 @@ try {
   const profile = (await response.json()) as CpuProfile;
   const result = await load;
 
-  const name = `seat-map-cache-${cache ? 'on' : 'off'}-index-${index ? 'on' : 'off'}`;
+  const coding = acceptEncoding === 'identity' ? '' : `-${acceptEncoding}`;
+  const name = `seat-map-cache-${cache ? 'on' : 'off'}-index-${index ? 'on' : 'off'}${coding}`;
   const folder = path.join('reports', 'profiles');
   await mkdir(folder, { recursive: true });
   const profilePath = path.join(folder, `${name}.cpuprofile`);
@@ -174,7 +180,7 @@ try {
   const failed = result.non2xx + result.errors; // errors include timeouts
   const load_ = `${connections} connections: ${Math.round(requests.average)} req/s, p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms, ${failed} failed`;
   const report = await writeFlamegraph(profile, path.join(folder, `${name}.svg`), {
-    title: `Seat map under load: cache ${cache ? 'on' : 'off'}, seat-map index ${index ? 'on' : 'off'}`,
+    title: `Seat map under load: cache ${cache ? 'on' : 'off'}, seat-map index ${index ? 'on' : 'off'}, ${acceptEncoding}`,
     subtitle: load_,
   });
   console.log(

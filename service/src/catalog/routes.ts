@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { ifNoneMatchHits } from '../http/conditional.js';
 import { notFound } from '../http/problem.js';
+import { sendRepresentation } from '../http/representations.js';
 import { route, type RouteSpec } from '../http/routes.js';
 import { concertExists, listConcerts, listTimeslots } from './queries.js';
 import {
@@ -18,7 +18,22 @@ const problems = {
   404: { description: 'Unknown concert or timeslot' },
 };
 
-export function catalogRoutes(db: Knex, seatMaps: SeatMapCache): RouteSpec[] {
+/**
+ * Edge caches (a CDN, an ingress cache) may keep a seat map for a second, the memory layer's own bound, and
+ * answer with it for `staleWhileRevalidateSeconds` more while one request fetches the next.
+ */
+export function seatMapCacheControl(staleWhileRevalidateSeconds: number): string {
+  const stale =
+    staleWhileRevalidateSeconds > 0 ? `, stale-while-revalidate=${staleWhileRevalidateSeconds}` : '';
+  return `public, max-age=1${stale}`;
+}
+
+export interface CatalogOptions {
+  seatMapStaleWhileRevalidateSeconds: number;
+}
+
+export function catalogRoutes(db: Knex, seatMaps: SeatMapCache, options: CatalogOptions): RouteSpec[] {
+  const cacheControl = seatMapCacheControl(options.seatMapStaleWhileRevalidateSeconds);
   return [
     route({
       method: 'get',
@@ -56,9 +71,11 @@ export function catalogRoutes(db: Knex, seatMaps: SeatMapCache): RouteSpec[] {
       method: 'get',
       path: '/v1/timeslots/:timeslotId/seats',
       operationId: 'findConcertSeats',
-      summary: 'The seat map of a timeslot: every seat with its status (cached, ETag)',
+      summary:
+        'The seat map of a timeslot: every seat with its status (cached; gzip and br; an ETag per coding)',
       tags: ['catalog'],
       params: timeslotIdParams,
+      hot: true,
       responses: {
         200: { description: 'The seat map', schema: seatMapSchema },
         304: { description: 'Not modified since the ETag in If-None-Match' },
@@ -67,14 +84,7 @@ export function catalogRoutes(db: Knex, seatMaps: SeatMapCache): RouteSpec[] {
       handler: async (ctx, { params }) => {
         const cached = await seatMaps.get(params.timeslotId);
         if (!cached) throw notFound(`timeslot ${params.timeslotId} does not exist`);
-        ctx.set('ETag', cached.etag);
-        ctx.set('Cache-Control', 'no-cache');
-        if (ifNoneMatchHits(ctx.get('if-none-match'), cached.etag)) {
-          ctx.status = 304;
-          return;
-        }
-        ctx.type = 'application/json';
-        ctx.body = cached.body;
+        sendRepresentation(ctx, cached, 'application/json; charset=utf-8', cacheControl);
       },
     }),
   ];

@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { Coalescer, SingleFlight } from '../cache/single-flight.js';
 import { ExpiringMap, type CacheStore, type InvalidationBus } from '../cache/store.js';
+import { compressedRepresentations, identityOnly, type Representations } from '../http/representations.js';
 import { SERVICE_METRICS } from '../metrics.js';
-
-export interface CachedBody {
-  body: Buffer;
-  etag: string;
-}
 
 export interface SeatMapCacheOptions {
   enabled: boolean;
@@ -31,21 +26,30 @@ export const seatMapKey = (timeslotId: number) => `concert:timeslot:seat:${times
  * delete already removes what an earlier racing fill wrote.
  */
 const SECOND_DELETE_MS = 500;
-
-const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
+/** About 45 KB each (a 500-seat map and its two codings): at most 45 MB. */
+const ENCODED_MAX_ENTRIES = 1_000;
+const ENCODED_TTL_MS = 60_000;
 
 /**
  * Cache-aside for the seat map, in two layers: a short-lived in-process copy (a hot seat map
- * costs no network hop) in front of the shared store (Redis). Misses are single-flighted, so
+ * costs no network hop; the body with its gzip and brotli codings) in front of the shared store (Redis). Misses are single-flighted, so
  * a stampede costs one query; a Redis failure falls back to Postgres and is counted, never
  * surfaced. Invalidations travel on the bus so every replica drops its in-process copy.
  */
 export class SeatMapCache {
-  private readonly memory = new ExpiringMap<CachedBody>();
-  private readonly flights = new SingleFlight<CachedBody | null>();
+  private readonly memory = new ExpiringMap<Representations>();
+  /**
+   * The last representations of each recently read key, kept past the memory layer's expiry: a refill that
+   * brings the same bytes (most do, a hot seat map refills every second) reuses their compressed codings.
+   */
+  private readonly encoded = new ExpiringMap<Representations>(ENCODED_MAX_ENTRIES);
+  private readonly flights = new SingleFlight<Representations | null>();
   /** Bumped by every invalidation of a key: a fill that saw a bump while loading does not write. */
   private readonly generations = new Map<string, number>();
   private readonly requests: Counter<'layer' | 'result'>;
+  /** Counted on every request: made once, not looked up by their labels each time. */
+  private readonly memoryHits: Counter.Internal;
+  private readonly memoryMisses: Counter.Internal;
   private readonly degraded: Counter;
   /** Concurrent invalidations of one key share the Redis round trips (one in flight, one queued). */
   private readonly invalidations = new Coalescer();
@@ -67,6 +71,8 @@ export class SeatMapCache {
       ...SERVICE_METRICS.seatMapCacheRequests,
       registers: [options.registry],
     });
+    this.memoryHits = this.requests.labels('memory', 'hit');
+    this.memoryMisses = this.requests.labels('memory', 'miss');
     this.degraded = new Counter({
       ...SERVICE_METRICS.seatMapDegraded,
       registers: [options.registry],
@@ -89,19 +95,20 @@ export class SeatMapCache {
     this.options.logger.info({ enabled }, 'seat-map cache switched');
   }
 
-  async get(timeslotId: number): Promise<CachedBody | null> {
+  async get(timeslotId: number): Promise<Representations | null> {
     if (!this.on) {
       const body = await this.options.load(timeslotId);
-      return body && { body, etag: etagOf(body) };
+      // Every request reads Postgres: compressing each would only add to its cost.
+      return body && identityOnly(body);
     }
     const key = seatMapKey(timeslotId);
     if (this.options.memoryTtlMs > 0) {
       const cached = this.memory.get(key);
       if (cached) {
-        this.requests.inc({ layer: 'memory', result: 'hit' });
+        this.memoryHits.inc();
         return cached;
       }
-      this.requests.inc({ layer: 'memory', result: 'miss' });
+      this.memoryMisses.inc();
     }
     return this.flights.run(key, () => this.fill(key, timeslotId));
   }
@@ -153,7 +160,7 @@ export class SeatMapCache {
     if (alsoStore && !this.options.store.shared) void this.options.store.del(key);
   }
 
-  private async fill(key: string, timeslotId: number): Promise<CachedBody | null> {
+  private async fill(key: string, timeslotId: number): Promise<Representations | null> {
     const generation = this.generations.get(key) ?? 0;
     let storeHealthy = true;
     try {
@@ -183,8 +190,11 @@ export class SeatMapCache {
     return this.remember(key, body, generation);
   }
 
-  private remember(key: string, body: Buffer, generation: number): CachedBody {
-    const cached = { body, etag: etagOf(body) };
+  /** The fill's compressed codings are made here, once per new content, for every request the entry serves. */
+  private async remember(key: string, body: Buffer, generation: number): Promise<Representations> {
+    const previous = this.encoded.get(key);
+    const cached = previous?.identity.body.equals(body) ? previous : await compressedRepresentations(body);
+    this.encoded.set(key, cached, ENCODED_TTL_MS);
     if (this.options.memoryTtlMs > 0 && (this.generations.get(key) ?? 0) === generation) {
       this.memory.set(key, cached, this.options.memoryTtlMs);
     }

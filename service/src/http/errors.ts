@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from '@concert-booking/lib';
 import { ProblemError } from './problem.js';
 
@@ -22,34 +22,34 @@ export function problemErrors(logger: Logger): Middleware {
         throw new ProblemError(404, 'not-found', 'Not Found', `no route for ${ctx.method} ${ctx.path}`);
       }
     } catch (error) {
-      let problem: ProblemError;
-      if (error instanceof ProblemError) {
-        problem = error;
-      } else if ((error as Error)?.name === 'KnexTimeoutError') {
-        // Every pool connection stayed busy past DB_ACQUIRE_TIMEOUT_MS: overload, not a bug.
-        ctx.set('Retry-After', '1');
-        problem = new ProblemError(
-          503,
-          'database-busy',
-          'Service Unavailable',
-          'no database connection became free in time',
-        );
-      } else if (isClientHttpError(error)) {
-        problem = new ProblemError(
-          error.status,
-          `http-${error.status}`,
-          httpTitle(error.status),
-          error.message,
-        );
-      } else {
-        (ctx.state.log ?? logger).error({ err: error }, 'unhandled error');
-        problem = new ProblemError(500, 'internal', 'Internal Server Error', 'the error was logged');
-      }
-      ctx.status = problem.status;
-      ctx.type = PROBLEM_JSON;
-      ctx.body = problem.toBody(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
+      answerWithProblem(ctx, error, logger);
     }
   };
+}
+
+/** Answers a request that failed with `error` (problemErrors and the hot route share it). */
+export function answerWithProblem(ctx: Context, error: unknown, logger: Logger): void {
+  let problem: ProblemError;
+  if (error instanceof ProblemError) {
+    problem = error;
+  } else if ((error as Error)?.name === 'KnexTimeoutError') {
+    // Every pool connection stayed busy past DB_ACQUIRE_TIMEOUT_MS: overload, not a bug.
+    ctx.set('Retry-After', '1');
+    problem = new ProblemError(
+      503,
+      'database-busy',
+      'Service Unavailable',
+      'no database connection became free in time',
+    );
+  } else if (isClientHttpError(error)) {
+    problem = new ProblemError(error.status, `http-${error.status}`, httpTitle(error.status), error.message);
+  } else {
+    (ctx.state.log ?? logger).error({ err: error }, 'unhandled error');
+    problem = new ProblemError(500, 'internal', 'Internal Server Error', 'the error was logged');
+  }
+  ctx.status = problem.status;
+  ctx.type = PROBLEM_JSON;
+  ctx.body = problem.toBody(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
 }
 
 function httpTitle(status: number): string {
