@@ -235,14 +235,14 @@ describe('seat-map cache against real Redis and Postgres', () => {
     const a = countingCache(redis);
     const b = countingCache(redis);
     const off = countingCache(redis, '', { enabled: false });
-    const fromPostgres = (await a.cache.get(3))!.etag;
-    const fromMemory = (await a.cache.get(3))!.etag;
-    const fromRedis = (await b.cache.get(3))!.etag;
-    const uncached = (await off.cache.get(3))!.etag;
+    const fromPostgres = (await a.cache.get(3))!.identity.etag;
+    const fromMemory = (await a.cache.get(3))!.identity.etag;
+    const fromRedis = (await b.cache.get(3))!.identity.etag;
+    const uncached = (await off.cache.get(3))!.identity.etag;
     expect(a.counter.queries + b.counter.queries).toBe(1);
     expect(fromPostgres).toMatch(/^"[\w-]{27}"$/); // SHA-1, base64url
     expect([fromMemory, fromRedis, uncached]).toEqual([fromPostgres, fromPostgres, fromPostgres]);
-    expect((await off.cache.get(2))!.etag).not.toBe(uncached);
+    expect((await off.cache.get(2))!.identity.etag).not.toBe(uncached);
   });
 
   test('without a memory layer every read asks Redis, and no memory lookup is counted', async () => {
@@ -302,7 +302,7 @@ describe('seat-map cache against real Redis and Postgres', () => {
     await waitFor(async () => (await readOnly.ping()) === 'PONG');
     const log = warningLog();
     const { cache, counter, metric, degraded } = countingCache(readOnly, '', { logger: log.logger });
-    expect(JSON.parse((await cache.get(3))!.body.toString()).timeslotId).toBe(3);
+    expect(JSON.parse((await cache.get(3))!.identity.body.toString()).timeslotId).toBe(3);
     await waitFor(async () => (await metric('redis', 'error')) === 1, 5_000, 'the failed write counted');
     expect([await metric('redis', 'miss'), await degraded(), counter.queries]).toEqual([1, 0, 1]);
     expect(await redis.exists(seatMapKey(3))).toBe(0);
