@@ -6,10 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessSpec } from './process.js';
+import { testIssuer } from './identity.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** service/src/main.ts; ready when GET /readyz on `env.PORT` answers 2xx (omit `ready` for a start that fails). */
+/**
+ * service/src/main.ts, trusting the test issuer (devkit/src/identity.ts) unless `env` names an issuer or sets
+ * AUTH_ISSUER to undefined; ready when GET /readyz on `env.PORT` answers 2xx (omit `ready` for a start that fails).
+ */
 export function serviceProcess(
   env: Record<string, string | undefined>,
   overrides: Partial<ProcessSpec> = {},
@@ -19,7 +23,7 @@ export function serviceProcess(
     command: process.execPath,
     args: ['--import', 'tsx', 'service/src/main.ts'],
     cwd: ROOT,
-    env: { LOG_LEVEL: 'warn', ...env },
+    env: { LOG_LEVEL: 'warn', ...testIssuer().env, ...env },
     ready: env.PORT ? { url: `http://127.0.0.1:${env.PORT}/readyz` } : undefined,
     ...overrides,
   };

@@ -8,6 +8,8 @@ import { requestContext } from './http/request-context.js';
 import { mountRoutes, openApiDocument, type RouteSpec } from './http/routes.js';
 import { livez, readyz, type Lifecycle } from './health/routes.js';
 import type { Readiness } from './health/readiness.js';
+import type { Authenticator } from './auth/authenticate.js';
+import type { RateLimits } from './http/rate-limits.js';
 
 export interface AppDependencies {
   logger: Logger;
@@ -16,6 +18,8 @@ export interface AppDependencies {
   lifecycle: Lifecycle;
   routes: RouteSpec[];
   bodyLimit: number;
+  authenticator: Authenticator;
+  limits: RateLimits;
   version: string;
 }
 
@@ -26,6 +30,8 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = true;
+  // The client address is what the nearest proxy saw, not what a client wrote into X-Forwarded-For.
+  app.maxIpsCount = 1;
   const router = new Router();
   const openapi = openApiDocument(deps.routes, { title: 'Concert booking API', version: deps.version });
 
@@ -35,7 +41,17 @@ export function createApp(deps: AppDependencies): Koa {
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
-  mountRoutes(router, deps.routes, { bodyLimit: deps.bodyLimit });
+  if (deps.authenticator.developmentJwks) {
+    const jwks = deps.authenticator.developmentJwks;
+    router.get('/.well-known/jwks.json', (ctx) => {
+      ctx.body = jwks;
+    });
+  }
+  mountRoutes(router, deps.routes, {
+    bodyLimit: deps.bodyLimit,
+    authenticator: deps.authenticator,
+    limits: deps.limits,
+  });
 
   app.use(requestContext(deps.logger));
   app.use(httpMetrics(deps.registry));
@@ -46,7 +62,8 @@ export function createApp(deps: AppDependencies): Koa {
   });
   app.use(problemErrors(deps.logger));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  // Sets 405/501 with Allow; problemErrors answers both as a 405 problem.
+  app.use(router.allowedMethods());
   // Koa logs errors itself unless told otherwise; ours are logged once by problemErrors.
   app.silent = true;
   return app;

@@ -23,6 +23,8 @@ import { walletRoutes } from './wallet/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { purgeExpiredKeys } from './payments/idempotency.js';
 import { experimentRoutes } from './experiments/routes.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { RateLimits } from './http/rate-limits.js';
 
 export interface Service {
   app: Koa;
@@ -95,6 +97,11 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     logger,
   });
   const holds = holdCounter(registry);
+  const authenticator = createAuthenticator(config, logger);
+  const limits = new RateLimits(redis, {
+    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+  });
   const sweeper = new Sweeper(
     [
       lapsedHoldsTask(db, seatMaps, holds),
@@ -105,8 +112,21 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   const idempotencyTtlSeconds = config.IDEMPOTENCY_TTL_SECONDS;
   const bookingRoutes = [
     ...queueRoutes(room),
-    ...reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds: config.HOLD_TTL_SECONDS }),
-    ...walletRoutes(db, idempotencyTtlSeconds, registry),
+    ...reservationRoutes({
+      db,
+      room,
+      seatMaps,
+      holds,
+      holdTtlSeconds: config.HOLD_TTL_SECONDS,
+      maxLiveHoldsPerUser: config.HOLD_MAX_PER_USER,
+    }),
+    ...walletRoutes({
+      db,
+      idempotencyTtlSeconds,
+      registry,
+      maxTopUp: config.TOPUP_MAX_AMOUNT,
+      dailyMaxTopUp: config.TOPUP_DAILY_MAX,
+    }),
     ...paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, registry }),
     ...(config.EXPERIMENTS_ENABLED ? experimentRoutes(db, redis) : []),
   ];
@@ -119,6 +139,8 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     lifecycle,
     routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN), ...bookingRoutes],
     bodyLimit: config.BODY_LIMIT_BYTES,
+    authenticator,
+    limits,
     version: process.env.npm_package_version ?? '0.0.0',
   });
 

@@ -1,3 +1,4 @@
+import { bearer } from '@concert-booking/devkit/identity';
 import { Registry } from 'prom-client';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
 import { LocalBus, MemoryStore } from '../src/cache/store.js';
@@ -276,8 +277,7 @@ describe('the seat map when Redis dies', () => {
       // The waiting room has no fallback: it says it is unavailable instead of admitting anyone.
       const queue = await fetch(`${running.url}/v1/queue/tokens`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: 1 }),
+        headers: await bearer(1),
       });
       expect(queue.status).toBe(503);
       expect(queue.headers.get('content-type')).toBe('application/problem+json');
