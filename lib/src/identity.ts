@@ -11,6 +11,8 @@ import { SignJWT, importJWK } from 'jose';
 
 export const DEV_ISSUER = 'urn:concert-booking:dev-issuer';
 export const DEV_AUDIENCE = 'concert-booking';
+/** Where `npm start` keeps the development issuer's key (the service's AUTH_DEV_ISSUER_DIR default). */
+export const DEV_ISSUER_DIR = '.data/identity';
 /** The scope a top-up needs (a payment provider's backend identity, never a user's own token). */
 export const TOPUP_SCOPE = 'wallet:topup';
 

@@ -1,6 +1,7 @@
 import {
   booleanVariable as bool,
   ConfigError,
+  DEV_ISSUER_DIR,
   integerVariable as int,
   LOG_LEVELS,
   parseEnvironment,
@@ -92,7 +93,7 @@ const schema = z.object({
   /** Clock skew tolerated on exp and nbf. */
   AUTH_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
   /** The development issuer's key folder (embedded default only; `npm run token` signs with it). */
-  AUTH_DEV_ISSUER_DIR: z.string().min(1).default('.data/identity'),
+  AUTH_DEV_ISSUER_DIR: z.string().min(1).default(DEV_ISSUER_DIR),
 
   /** Largest single top-up, and most one user's wallet may be topped up per UTC day. */
   TOPUP_MAX_AMOUNT: int(1, 10_000_000).default(1_000_000),

@@ -75,7 +75,7 @@ describe('booking flow', () => {
       headers: withToken(other),
       body: { reservationId },
     });
-    expect([foreignPay.status, foreignPay.body.type]).toEqual([409, '/problems/reservation-foreign']);
+    expect([foreignPay.status, foreignPay.body.type]).toEqual([404, '/problems/not-found']);
     // Another user's queue token, even genuine and active, is refused with the caller's own JWT.
     const borrowed = await api.send('POST', '/v1/payments', {
       headers: { ...withToken(token), ...(await bearer(202)) },

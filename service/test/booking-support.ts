@@ -8,6 +8,7 @@ import { startTestService, type TestService } from './support/service.js';
 export interface Reply {
   status: number;
   type: string;
+  headers: http.IncomingHttpHeaders;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of many shapes
 }
 
@@ -42,6 +43,7 @@ export function client(baseUrl: string, maxSockets = 64) {
             resolve({
               status: response.statusCode!,
               type,
+              headers: response.headers,
               body: type.includes('json') && text ? JSON.parse(text) : text,
             });
           });

@@ -12,8 +12,11 @@ import { createTestDatabase, sessionsWaitingOnLocks, type TestDatabase } from '.
 import { startTestService } from './support/service.js';
 
 /** The service as `npm start` runs it, logging at info (the drain's messages), not yet ready. */
-const spawnService = (env: Record<string, string>) =>
+const spawnService = (env: Record<string, string | undefined>) =>
   spawnProcess(serviceProcess({ LOG_LEVEL: 'info', ...env }));
+
+/** An issuer configuration (the values are only parsed here). */
+const ISSUER = { AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'booking', AUTH_JWKS_FILE: '/keys.json' };
 
 describe('configuration', () => {
   test.each([
@@ -28,8 +31,17 @@ describe('configuration', () => {
     [{ QUEUE_TOKEN_SECRET: 'short' }, 'QUEUE_TOKEN_SECRET'],
     [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AUTH_ISSUER: undefined }, 'AUTH_ISSUER'],
+    // The development issuer never runs outside the embedded default, even when asked for embedded Postgres.
+    [{ AUTH_ISSUER: undefined, EMBEDDED_POSTGRES: 'true' }, 'AUTH_ISSUER'],
+    [{ AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE'],
+    [{ AUTH_JWKS_FILE: undefined }, 'AUTH_JWKS_URL'],
+    [{ AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'AUTH_JWKS_URL'],
+    [{ AUTH_JWKS_URL: 'ftp://idp.example/jwks', AUTH_JWKS_FILE: undefined }, 'AUTH_JWKS_URL'],
+    [{ AUTH_CLOCK_SKEW_SECONDS: '3600' }, 'AUTH_CLOCK_SKEW_SECONDS'],
+    [{ TOPUP_MAX_AMOUNT: '10', TOPUP_DAILY_MAX: '5' }, 'TOPUP_MAX_AMOUNT'],
   ])('%p is refused, naming %s', (env, variable) => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER, ...env })).toThrow(
       new RegExp(`^invalid configuration: ${variable}: `),
     );
   });
@@ -40,12 +52,14 @@ describe('configuration', () => {
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SEED_DEMO_DATA).toBe(true);
     expect(config.HOST).toBe('127.0.0.1');
-    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c' }).SEED_DEMO_DATA).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER }).SEED_DEMO_DATA).toBe(false);
   });
 
   test.each([
     [{ PORT: 'eighty', DATABASE_URL: 'postgres://a@b/c' }, 'PORT'],
     [{}, 'DATABASE_URL'],
+    // Outside the embedded default, no issuer configuration is no start.
+    [{ DATABASE_URL: 'postgres://a@b/c', AUTH_ISSUER: undefined }, 'AUTH_ISSUER'],
   ])('%p stops start-up with exit code 78 and a message naming %s', async (env, variable) => {
     const service = spawnService(env);
     const { code } = await service.exited;

@@ -53,9 +53,9 @@ export function paymentRoutes({
         201: { description: 'Paid; the queue token is used up', schema: paymentSchema },
         ...tokenProblems,
         402: { description: 'The balance does not cover the seat' },
-        404: { description: 'No such reservation' },
+        404: { description: 'No such reservation of this user' },
         409: {
-          description: 'Hold lapsed, someone else’s, already paid, or the same Idempotency-Key still running',
+          description: 'Hold lapsed, already paid, or the same Idempotency-Key still running',
         },
         422: { description: 'The Idempotency-Key was used with another body' },
       },

@@ -24,7 +24,7 @@ export interface WalletDeps {
 
 /** A wallet answers its owner only: anyone else's id reads as unknown, so ids reveal nothing. */
 function ownWallet(principal: Principal, userId: number): number {
-  if (principal.userId !== userId) throw notFound(`user ${userId} has no wallet visible to you`);
+  if (principal.userId !== userId) throw notFound('no such wallet');
   return userId;
 }
 
