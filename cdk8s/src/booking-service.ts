@@ -27,6 +27,7 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
   return {
     HOST: '0.0.0.0',
     PORT: String(PORTS.bookingService),
+    ADMIN_PORT: String(PORTS.bookingServiceAdmin),
     LOG_LEVEL: s.logLevel,
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     DB_POOL_MAX: String(s.dbPoolMax),
@@ -44,7 +45,9 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
 /**
  * The booking service: ConfigMap (settings), ServiceAccount (no API token), Deployment (init container
  * `migrate` + container `booking-service`), Service `booking-service:80 -> 8080`, PodDisruptionBudget.
- * Credentials come from the Secrets `booking-db` (DATABASE_URL) and `booking-secrets` (files).
+ * Credentials come from the Secrets `booking-db` (DATABASE_URL), `booking-identity` (AUTH_ISSUER, AUTH_AUDIENCE,
+ * AUTH_JWKS_URL) and `booking-secrets` (files); /metrics is on the container port `admin`, which the Service
+ * does not expose.
  */
 export class BookingService extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -72,10 +75,17 @@ export class BookingService extends Construct {
     });
 
     const envFrom: k8s.EnvFromSource[] = [{ configMapRef: { name: configName } }];
-    const databaseUrl: k8s.EnvVar = {
-      name: 'DATABASE_URL',
-      valueFrom: { secretKeyRef: { name: SECRETS.database.name, key: SECRETS.database.keys.url } },
-    };
+    const fromSecret = (name: string, secret: { name: string }, key: string): k8s.EnvVar => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret.name, key } },
+    });
+    const identity = SECRETS.identity;
+    const secretEnv: k8s.EnvVar[] = [
+      fromSecret('DATABASE_URL', SECRETS.database, SECRETS.database.keys.url),
+      fromSecret('AUTH_ISSUER', identity, identity.keys.issuer),
+      fromSecret('AUTH_AUDIENCE', identity, identity.keys.audience),
+      fromSecret('AUTH_JWKS_URL', identity, identity.keys.jwksUrl),
+    ];
     const mounts: k8s.VolumeMount[] = [
       { name: 'secrets', mountPath: SECRETS.service.mountPath, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
@@ -118,7 +128,7 @@ export class BookingService extends Construct {
                   imagePullPolicy: values.image.pullPolicy,
                   command: [...COMMANDS.migrate],
                   envFrom,
-                  env: [databaseUrl],
+                  env: secretEnv,
                   volumeMounts: mounts,
                 },
                 s.migrationResources,
@@ -131,9 +141,12 @@ export class BookingService extends Construct {
                   image,
                   imagePullPolicy: values.image.pullPolicy,
                   command: [...COMMANDS.service],
-                  ports: [containerPort('http', PORTS.bookingService)],
+                  ports: [
+                    containerPort('http', PORTS.bookingService),
+                    containerPort('admin', PORTS.bookingServiceAdmin),
+                  ],
                   envFrom,
-                  env: [databaseUrl],
+                  env: secretEnv,
                   startupProbe: httpProbe('/livez', 'http', s.probes.startup),
                   livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
                   readinessProbe: httpProbe('/readyz', 'http', s.probes.readiness),

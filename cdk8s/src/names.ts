@@ -7,6 +7,8 @@
 /** Container ports (the Service in front of the booking service listens on 80). */
 export const PORTS = {
   bookingService: 8080,
+  /** /metrics and the diagnostics: scraped by Prometheus, never behind the Service. */
+  bookingServiceAdmin: 9464,
   bookingServiceService: 80,
   postgres: 5432,
   redis: 6379,
@@ -22,6 +24,14 @@ export const SECRETS = {
   database: {
     name: 'booking-db',
     keys: { username: 'username', password: 'password', database: 'database', url: 'database-url' },
+  },
+  /**
+   * The identity provider whose JWTs name the users (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL): not secret,
+   * but the operator's to set like the database URL; without it the service refuses to start.
+   */
+  identity: {
+    name: 'booking-identity',
+    keys: { issuer: 'issuer', audience: 'audience', jwksUrl: 'jwks-url' },
   },
   /** Files mounted into the booking service. */
   service: {

@@ -45,7 +45,10 @@ describe('booking-service Deployment', () => {
   });
 
   test('probes: startup and liveness on /livez, readiness on /readyz, all on the http port', () => {
-    expect(main.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(main.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'admin', containerPort: 9464, protocol: 'TCP' },
+    ]);
     expect(main.startupProbe).toEqual({
       httpGet: { path: '/livez', port: 'http' },
       periodSeconds: 2,
@@ -126,9 +129,12 @@ describe('booking-service Deployment', () => {
     expect(migrate.volumeMounts).toEqual(main.volumeMounts);
   });
 
-  test('credentials: DATABASE_URL from Secret booking-db, token files from Secret booking-secrets', () => {
+  test('credentials: DATABASE_URL from Secret booking-db, the issuer from booking-identity, token files from Secret booking-secrets', () => {
     expect(main.env).toEqual([
       { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'booking-db', key: 'database-url' } } },
+      { name: 'AUTH_ISSUER', valueFrom: { secretKeyRef: { name: 'booking-identity', key: 'issuer' } } },
+      { name: 'AUTH_AUDIENCE', valueFrom: { secretKeyRef: { name: 'booking-identity', key: 'audience' } } },
+      { name: 'AUTH_JWKS_URL', valueFrom: { secretKeyRef: { name: 'booking-identity', key: 'jwks-url' } } },
     ]);
     expect(main.envFrom).toEqual([{ configMapRef: { name: 'booking-service-config' } }]);
     const secretVolume = pod.volumes!.find((v) => v.name === 'secrets')!;
@@ -168,6 +174,7 @@ describe('booking-service ConfigMap', () => {
     expect(configMap.data).toMatchObject({
       HOST: '0.0.0.0',
       PORT: '8080',
+      ADMIN_PORT: '9464',
       REDIS_URL: 'redis://redis:6379',
       MIGRATE_ON_START: 'false',
       EXPERIMENTS_ENABLED: 'false',
@@ -188,6 +195,9 @@ describe('booking-service ConfigMap', () => {
       QUEUE_TOKEN_SECRET_FILE: join(dir, 'queue-token-secret'),
       ADMIN_TOKEN_FILE: join(dir, 'admin-token'),
       DATABASE_URL: 'postgres://booking:secret@postgres:5432/booking',
+      AUTH_ISSUER: 'https://idp.example',
+      AUTH_AUDIENCE: 'concert-booking',
+      AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
     };
     const config = loadConfig(env);
     expect(config).toMatchObject({

@@ -21,6 +21,8 @@ import type { Summary } from '../src/k6/metrics.js';
 const group = new ProcessGroup();
 let db: ScratchDatabase;
 let baseUrl: string;
+/** The service's admin port: its /metrics. */
+let adminUrl: string;
 const dir = mkdtempSync(join(tmpdir(), 'k6-scripts-'));
 /** Database 13 of the shared Redis, emptied: the seat maps this service caches stay its own. */
 const REDIS_DB = 13;
@@ -32,13 +34,14 @@ beforeAll(async () => {
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const port = await freePort();
+  const [port, adminPort] = [await freePort(), await freePort()];
+  adminUrl = `http://127.0.0.1:${adminPort}`;
   await group.start(
     serviceProcess({
       DATABASE_URL: db.url,
       REDIS_URL: redisUrl,
       PORT: String(port),
-      ADMIN_PORT: String(await freePort()),
+      ADMIN_PORT: String(adminPort),
       MIGRATE_ON_START: 'false',
       EXPERIMENTS_ENABLED: 'true',
       QUEUE_ADMIT_INTERVAL_MS: '100',
@@ -56,13 +59,13 @@ afterAll(async () => {
 
 /** `METHOD route` -> requests, from the service's own http_request_duration_seconds_count. */
 async function requestsByRoute(): Promise<Map<string, number>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
   const counts = new Map<string, number>();
   for (const [, method, route, value] of text.matchAll(
     /^http_request_duration_seconds_count\{method="(\w+)",route="([^"]+)",status="\d+"\} (\d+)$/gm,
   )) {
-    // Scrapes and probes are this test's, not the script's.
-    if (route === '/metrics' || route === '/readyz') continue;
+    // Probes are this test's, not the script's (scrapes are on the admin port, not counted).
+    if (route === '/readyz') continue;
     const key = `${method} ${route}`;
     counts.set(key, (counts.get(key) ?? 0) + Number(value));
   }

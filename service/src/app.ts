@@ -17,6 +17,8 @@ export interface AppDependencies {
   readiness: Readiness;
   lifecycle: Lifecycle;
   routes: RouteSpec[];
+  /** The admin port's routes (diagnostics), served with /metrics by createAdminApp, never on the API. */
+  adminRoutes: RouteSpec[];
   bodyLimit: number;
   authenticator: Authenticator;
   limits: RateLimits;
@@ -37,7 +39,6 @@ export function createApp(deps: AppDependencies): Koa {
 
   router.get('/livez', livez);
   router.get('/readyz', readyz(deps.readiness, deps.lifecycle));
-  router.get('/metrics', metricsRoute(deps.registry));
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
@@ -55,11 +56,7 @@ export function createApp(deps: AppDependencies): Koa {
 
   app.use(requestContext(deps.logger));
   app.use(httpMetrics(deps.registry));
-  app.use(async (ctx, next) => {
-    await next();
-    // While draining, ask keep-alive clients to reconnect elsewhere.
-    if (deps.lifecycle.draining) ctx.set('Connection', 'close');
-  });
+  app.use(drainingCloses(deps.lifecycle));
   app.use(problemErrors(deps.logger));
   app.use(router.routes());
   // Sets 405/501 with Allow; problemErrors answers both as a 405 problem.
@@ -67,4 +64,41 @@ export function createApp(deps: AppDependencies): Koa {
   // Koa logs errors itself unless told otherwise; ours are logged once by problemErrors.
   app.silent = true;
   return app;
+}
+
+/**
+ * The admin port (ADMIN_PORT): /metrics and the diagnostics, off the public Service (the manifests expose only
+ * the API); Prometheus scrapes it. Its requests are not API traffic, so they stay out of the request metrics.
+ */
+export function createAdminApp(deps: AppDependencies): Koa {
+  const app = new Koa();
+  const router = new Router();
+  const openapi = openApiDocument(deps.adminRoutes, {
+    title: 'Concert booking admin',
+    version: deps.version,
+  });
+  router.get('/metrics', metricsRoute(deps.registry));
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+  mountRoutes(router, deps.adminRoutes, {
+    bodyLimit: deps.bodyLimit,
+    authenticator: deps.authenticator,
+    limits: deps.limits,
+  });
+  app.use(requestContext(deps.logger));
+  app.use(drainingCloses(deps.lifecycle));
+  app.use(problemErrors(deps.logger));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.silent = true;
+  return app;
+}
+
+function drainingCloses(lifecycle: Lifecycle): Koa.Middleware {
+  return async (ctx, next) => {
+    await next();
+    // While draining, ask keep-alive clients to reconnect elsewhere.
+    if (lifecycle.draining) ctx.set('Connection', 'close');
+  };
 }

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { createRegistry } from './http/metrics.js';
 import type { Config } from './config.js';
 import type { Logger } from '@concert-booking/lib';
-import { createApp } from './app.js';
+import { createAdminApp, createApp } from './app.js';
 import { createDatabase, registerPoolMetrics, type Knex } from './db/knex.js';
 import { LocalBus, MemoryStore, type CacheStore, type InvalidationBus } from './cache/store.js';
 import { RedisBus, RedisStore, createRedis, type Redis } from './cache/redis.js';
@@ -28,6 +28,8 @@ import { RateLimits } from './http/rate-limits.js';
 
 export interface Service {
   app: Koa;
+  /** /metrics and the diagnostics, for ADMIN_PORT (main.ts; the cluster mode's primary serves its own). */
+  adminApp: Koa;
   db: Knex;
   redis: Redis | undefined;
   registry: Registry;
@@ -132,22 +134,26 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   ];
 
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({
+  const appDependencies = {
     logger,
     registry,
     readiness: createReadiness(db, redis, registry),
     lifecycle,
-    routes: [...catalogRoutes(db, seatMaps), ...diagnosticsRoutes(config.ADMIN_TOKEN), ...bookingRoutes],
+    routes: [...catalogRoutes(db, seatMaps), ...bookingRoutes],
+    adminRoutes: diagnosticsRoutes(config.ADMIN_TOKEN),
     bodyLimit: config.BODY_LIMIT_BYTES,
     authenticator,
     limits,
     version: process.env.npm_package_version ?? '0.0.0',
-  });
+  };
+  const app = createApp(appDependencies);
+  const adminApp = createAdminApp(appDependencies);
 
   room.start();
   sweeper.start();
   return {
     app,
+    adminApp,
     db,
     redis,
     registry,

@@ -64,7 +64,10 @@ const schema = z.object({
   WORKER_CPU_LIMIT: z.coerce.number().positive().max(64).optional(),
   /** Where the cgroup hierarchies are mounted (for WORKER_CPU_LIMIT). */
   CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
-  /** Port of the primary's admin server in cluster mode (worker count, aggregated /metrics). */
+  /**
+   * The admin port: /metrics and the diagnostics (/admin/*), never on PORT; in cluster mode the primary's
+   * (worker count, /metrics summed over the workers). 0: any free port.
+   */
   ADMIN_PORT: int(0, 65535).default(9464),
   /** File holding the bearer token of the admin endpoints; unset: admin endpoints are off. */
   ADMIN_TOKEN_FILE: z.string().min(1).optional(),

@@ -125,10 +125,11 @@ describe('SIGTERM', () => {
   afterAll(async () => database?.drop());
 
   test('under load, every accepted request is answered before the process exits 0', async () => {
-    const port = await freePort();
+    const [port, adminPort] = [await freePort(), await freePort()];
     const service = spawnService({
       DATABASE_URL: database.url,
       PORT: String(port),
+      ADMIN_PORT: String(adminPort),
       MIGRATE_ON_START: 'false',
       // Uncached seat maps over a 2-connection pool.
       SEATMAP_CACHE_ENABLED: 'false',
@@ -169,7 +170,7 @@ describe('SIGTERM', () => {
     try {
       await waitFor(
         async () => {
-          const metrics = await (await fetch(`${base}/metrics`)).text();
+          const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
           return Number(/^booking_db_pool_waiting (\d+)/m.exec(metrics)?.[1]) >= 140;
         },
         30_000,

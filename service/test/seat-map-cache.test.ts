@@ -267,7 +267,7 @@ describe('the seat map when Redis dies', () => {
         expect(response.status).toBe(200);
         expect(((await response.json()) as { seats: unknown[] }).seats).toHaveLength(40);
       }
-      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
       expect(Number(/^booking_seatmap_degraded_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
       expect(
         Number(
@@ -297,7 +297,7 @@ describe('the seat map when Redis dies', () => {
       await waitFor(
         async () => {
           statuses.push((await seats()).status);
-          const text = await (await fetch(`${running.url}/metrics`)).text();
+          const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
           return /booking_seatmap_cache_requests_total\{layer="redis",result="hit"\} [1-9]/.test(text);
         },
         10_000,

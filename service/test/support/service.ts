@@ -7,6 +7,8 @@ import { testIssuer } from '@concert-booking/devkit/identity';
 
 export interface TestService {
   url: string;
+  /** The admin port: /metrics and the diagnostics. */
+  adminUrl: string;
   config: Config;
   service: Service;
   close(): Promise<void>;
@@ -27,13 +29,17 @@ export async function startTestService(env: Record<string, string | undefined>):
   });
   const service = await composeService(config, serviceLogger(config.LOG_LEVEL));
   const server: http.Server = await listen(service.app, '127.0.0.1', 0);
+  const admin: http.Server = await listen(service.adminApp, '127.0.0.1', 0);
   return {
     url: `http://127.0.0.1:${boundPort(server)}`,
+    adminUrl: `http://127.0.0.1:${boundPort(admin)}`,
     config,
     service,
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      for (const listening of [server, admin]) {
+        listening.closeAllConnections();
+        await new Promise((resolve) => listening.close(resolve));
+      }
       await service.close();
     },
   };
