@@ -15,6 +15,8 @@ import {
 import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
 import { npmScriptProcess, seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
 import { freePort } from '@concert-booking/devkit/wait';
+import { testIssuer } from '@concert-booking/devkit/identity';
+import { TOPUP_SCOPE } from '@concert-booking/lib';
 import { Redis } from 'ioredis';
 import type { Summary } from '../src/k6/metrics.js';
 
@@ -176,7 +178,17 @@ test('booking-flow: buyers get through the waiting room, hold, charge and pay', 
   const payments = async () =>
     Number((await db.query<{ n: string }>('select count(*) as n from payments'))[0]!.n);
   const paidBefore = await payments();
-  const run = await runScript('booking-flow', [...SHORT_STAGES, '-e', 'THINK_SECONDS=0.1']);
+  // A buyer per VU (2), signed by the test issuer the service trusts, as `npm run token -- --count` prints them.
+  const users = await Promise.all(
+    [1, 2].map(async (i) => [900_000 + i, await testIssuer().sign(900_000 + i, { scopes: [TOPUP_SCOPE] })]),
+  );
+  const run = await runScript('booking-flow', [
+    ...SHORT_STAGES,
+    '-e',
+    'THINK_SECONDS=0.1',
+    '-e',
+    `USERS=${JSON.stringify(users)}`,
+  ]);
   expectClean(run);
   const paid = run.seen.get('POST /v1/payments') ?? 0;
   expect(paid).toBeGreaterThan(0);

@@ -141,8 +141,11 @@ export interface Config extends Omit<
   ADMIN_TOKEN: string | undefined;
 }
 
-/** Parses the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses the environment; throws ConfigError naming the first bad variable. Scripts that serve no API
+ * (`npm run seed`, `npm run migrate`) pass `serves: false`: they need no identity provider.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { serves = true } = {}): Config {
   const raw = parseEnvironment(schema, env);
   if (raw.DB_POOL_MIN > raw.DB_POOL_MAX) {
     throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${raw.DB_POOL_MAX})`);
@@ -174,7 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'required: the PostgreSQL to use (EMBEDDED_POSTGRES=true, as `npm start` sets, starts an embedded one instead)',
     );
   }
-  checkAuthentication(raw);
+  if (serves) checkAuthentication(raw);
   if (raw.TOPUP_MAX_AMOUNT > raw.TOPUP_DAILY_MAX) {
     throw new ConfigError('TOPUP_MAX_AMOUNT', `must not exceed TOPUP_DAILY_MAX (${raw.TOPUP_DAILY_MAX})`);
   }
