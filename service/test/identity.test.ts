@@ -140,6 +140,25 @@ describe('no single client fills the queue or a timeslot', () => {
     );
   });
 
+  test('a place signed with a replaced queue secret is replaced, not a 500 (found by Schemathesis)', async () => {
+    const first = await joinQueue(api, 7003);
+    const rotated = await startBookingService(
+      bookingEnv(database.url, running.config.REDIS_URL, {
+        QUEUE_TOKEN_SECRET: 'a-new-secret-a-new-secret-a-new-secret',
+      }),
+    );
+    const rotatedApi = client(rotated.url);
+    try {
+      const again = await joinQueue(rotatedApi, 7003);
+      expect(again.status).toBe(201);
+      expect(again.body.token).not.toBe(first.body.token);
+      expect((await joinQueue(rotatedApi, 7003)).body.token).toBe(again.body.token);
+    } finally {
+      rotatedApi.close();
+      await rotated.close();
+    }
+  });
+
   test('minting tokens is rate limited per user: 429 problem+json with Retry-After', async () => {
     const replies = [];
     for (let i = 0; i < USER_LIMIT + 5; i++) replies.push(await joinQueue(api, 7002));

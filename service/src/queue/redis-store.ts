@@ -18,7 +18,7 @@ const USER_TOKEN_TTL_MS = 24 * 3600_000;
  */
 const JOIN = `
 local current = redis.call('HMGET', KEYS[1], 'token', 'id')
-if current[1] and (redis.call('ZSCORE', KEYS[2], current[2]) or redis.call('EXISTS', ARGV[4] .. current[2]) == 1) then
+if current[1] and current[1] ~= ARGV[5] and (redis.call('ZSCORE', KEYS[2], current[2]) or redis.call('EXISTS', ARGV[4] .. current[2]) == 1) then
   return {current[1], 0}
 end
 local seq = redis.call('INCR', KEYS[3])
@@ -44,7 +44,12 @@ return #popped / 2`;
 export class RedisQueueStore implements QueueStore {
   constructor(private readonly redis: Redis) {}
 
-  async join(userId: number, tokenId: string, token: string): Promise<{ token: string; created: boolean }> {
+  async join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing = '',
+  ): Promise<{ token: string; created: boolean }> {
     const [live, created] = (await this.redis.eval(
       JOIN,
       3,
@@ -55,6 +60,7 @@ export class RedisQueueStore implements QueueStore {
       token,
       USER_TOKEN_TTL_MS,
       ACTIVE_PREFIX,
+      replacing,
     )) as [string, number];
     return { token: live, created: created === 1 };
   }

@@ -10,8 +10,14 @@ export interface QueueStore {
   /**
    * Queues `tokenId` as `userId`'s token unless the user already has a live one (waiting or active): one
    * place per user, so a user joining again keeps theirs. Returns the user's live token, this one if new.
+   * `replacing`: a token of the user to replace even if live (one signed with a retired secret).
    */
-  join(userId: number, tokenId: string, token: string): Promise<{ token: string; created: boolean }>;
+  join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing?: string,
+  ): Promise<{ token: string; created: boolean }>;
   state(tokenId: string, nowMs: number): Promise<TokenState>;
   /**
    * Runs admission round `round` unless a replica already did: `slots(active, waiting)` says
@@ -38,9 +44,15 @@ export class MemoryQueueStore implements QueueStore {
   private nextSeq = 0;
   private lastRound = -1;
 
-  async join(userId: number, tokenId: string, token: string): Promise<{ token: string; created: boolean }> {
+  async join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing?: string,
+  ): Promise<{ token: string; created: boolean }> {
     const current = this.byUser.get(userId);
-    if (current && (this.waiting.has(current.tokenId) || this.active.has(current.tokenId))) {
+    const live = current && (this.waiting.has(current.tokenId) || this.active.has(current.tokenId));
+    if (live && current.token !== replacing) {
       return { token: current.token, created: false };
     }
     this.waiting.set(tokenId, this.nextSeq++);

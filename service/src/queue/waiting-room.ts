@@ -87,9 +87,16 @@ export class WaitingRoom {
 
   /** The user's place in the queue: a new token, or the live one they already have (`created` false). */
   async issue(userId: number): Promise<{ token: string; status: QueueStatus; created: boolean }> {
-    const { token, claims } = issueToken(this.options.secret, userId, this.now());
-    const joined = await this.options.store.join(userId, claims.jti, token).catch(unavailable);
-    const live = joined.created ? claims : verifyToken(this.options.secret, joined.token)!;
+    const { store, secret } = this.options;
+    const { token, claims } = issueToken(secret, userId, this.now());
+    let joined = await store.join(userId, claims.jti, token).catch(unavailable);
+    let live = joined.created ? claims : verifyToken(secret, joined.token);
+    if (!live) {
+      // The user's place was signed with a secret since replaced: its holder could not use it, so it goes.
+      joined = await store.join(userId, claims.jti, token, joined.token).catch(unavailable);
+      live = joined.created ? claims : verifyToken(secret, joined.token);
+      if (!live) throw unavailable(new Error('the queue keeps a token this replica cannot verify'));
+    }
     return { token: joined.token, status: await this.statusOf(live), created: joined.created };
   }
 
