@@ -201,6 +201,22 @@ describe('NetworkPolicies', () => {
         'app.kubernetes.io/instance': 'concert-booking',
       },
     });
-    expect(service.spec!.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    // The API from anywhere; the admin port (/metrics) from Prometheus alone.
+    expect(service.spec!.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8080 }] },
+      {
+        from: [
+          {
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/name': 'prometheus',
+                'app.kubernetes.io/instance': 'concert-booking',
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9464 }],
+      },
+    ]);
   });
 });
