@@ -30,39 +30,19 @@ export interface AppDependencies {
  * -> problem+json errors -> routes.
  */
 export function createApp(deps: AppDependencies): Koa {
-  const app = new Koa();
+  const app = assemble(deps, deps.routes, { title: 'Concert booking API', timed: true }, (router) => {
+    router.get('/livez', livez);
+    router.get('/readyz', readyz(deps.readiness, deps.lifecycle));
+    const jwks = deps.authenticator.developmentJwks;
+    if (jwks) {
+      router.get('/.well-known/jwks.json', (ctx) => {
+        ctx.body = jwks;
+      });
+    }
+  });
   app.proxy = true;
   // The client address is what the nearest proxy saw, not what a client wrote into X-Forwarded-For.
   app.maxIpsCount = 1;
-  const router = new Router();
-  const openapi = openApiDocument(deps.routes, { title: 'Concert booking API', version: deps.version });
-
-  router.get('/livez', livez);
-  router.get('/readyz', readyz(deps.readiness, deps.lifecycle));
-  router.get('/openapi.json', (ctx) => {
-    ctx.body = openapi;
-  });
-  if (deps.authenticator.developmentJwks) {
-    const jwks = deps.authenticator.developmentJwks;
-    router.get('/.well-known/jwks.json', (ctx) => {
-      ctx.body = jwks;
-    });
-  }
-  mountRoutes(router, deps.routes, {
-    bodyLimit: deps.bodyLimit,
-    authenticator: deps.authenticator,
-    limits: deps.limits,
-  });
-
-  app.use(requestContext(deps.logger));
-  app.use(httpMetrics(deps.registry));
-  app.use(drainingCloses(deps.lifecycle));
-  app.use(problemErrors(deps.logger));
-  app.use(router.routes());
-  // Sets 405/501 with Allow; problemErrors answers both as a 405 problem.
-  app.use(router.allowedMethods());
-  // Koa logs errors itself unless told otherwise; ours are logged once by problemErrors.
-  app.silent = true;
   return app;
 }
 
@@ -71,26 +51,38 @@ export function createApp(deps: AppDependencies): Koa {
  * the API); Prometheus scrapes it. Its requests are not API traffic, so they stay out of the request metrics.
  */
 export function createAdminApp(deps: AppDependencies): Koa {
+  return assemble(deps, deps.adminRoutes, { title: 'Concert booking admin', timed: false }, (router) => {
+    router.get('/metrics', metricsRoute(deps.registry));
+  });
+}
+
+/** A Koa app serving `routes` and their OpenAPI document; `timed`: its requests feed the request metrics. */
+function assemble(
+  deps: AppDependencies,
+  routes: RouteSpec[],
+  { title, timed }: { title: string; timed: boolean },
+  addRoutes: (router: Router) => void,
+): Koa {
   const app = new Koa();
   const router = new Router();
-  const openapi = openApiDocument(deps.adminRoutes, {
-    title: 'Concert booking admin',
-    version: deps.version,
-  });
-  router.get('/metrics', metricsRoute(deps.registry));
+  const openapi = openApiDocument(routes, { title, version: deps.version });
+  addRoutes(router);
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
-  mountRoutes(router, deps.adminRoutes, {
+  mountRoutes(router, routes, {
     bodyLimit: deps.bodyLimit,
     authenticator: deps.authenticator,
     limits: deps.limits,
   });
   app.use(requestContext(deps.logger));
+  if (timed) app.use(httpMetrics(deps.registry));
   app.use(drainingCloses(deps.lifecycle));
   app.use(problemErrors(deps.logger));
   app.use(router.routes());
+  // Sets 405/501 with Allow; problemErrors answers both as a 405 problem.
   app.use(router.allowedMethods());
+  // Koa logs errors itself unless told otherwise; ours are logged once by problemErrors.
   app.silent = true;
   return app;
 }
