@@ -56,7 +56,7 @@ export default function bookingFlow({ timeslotIds }: Setup): void {
   if (USERS.length === 0)
     fail('set USERS: npm run -s token -- --user 1000000 --count 200 --scope wallet:topup');
   // Each VU is one buyer (the API allows one place in the queue per user); its iterations are that buyer's visits.
-  const [user, jwt] = USERS[(exec.vu.idInTest - 1) % USERS.length];
+  const [user, jwt] = USERS[(exec.vu.idInTest - 1) % USERS.length]!;
   const visit = exec.scenario.iterationInTest;
   const bearer = { Authorization: `Bearer ${jwt}` };
   const issued = http.post(`${BASE_URL}/v1/queue/tokens`, null, jsonParams(bearer, { name: 'issue-token' }));

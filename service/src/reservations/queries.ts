@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { cancelHold } from './cancel.js';
 
 export interface Reservation {
   id: number;
@@ -70,28 +71,26 @@ export async function holdSeat(
   return row ? { reservation: toReservation(row), replacedLapsedHold: Number(row.lapsed) > 0 } : null;
 }
 
-/** Namespace of the per-user advisory locks that serialise a user's holds (pg_advisory_xact_lock(int, int) takes two keys). */
-const USER_HOLDS_LOCK = 0x686f6c64; // 'hold'
-
 /**
- * holdSeat, unless `userId` already has `maxLiveHolds` live holds ('limit'). A user's holds take turns on an
- * advisory lock, so concurrent requests cannot each see room for one more; other users' holds do not wait.
+ * holdSeat, unless it leaves `userId` with more than `maxLiveHolds` live holds: then the new hold is cancelled
+ * again and the answer is 'limit'. Counting after the hold committed keeps the common path one statement plus
+ * a count, and is race-free: of concurrent holds past the cap, each sees the others that committed before its
+ * count, so at most the cap survive (concurrent ones may all be refused).
  */
 export async function holdWithinLimit(
   db: Knex,
   hold: { seatId: number; timeslotId: number; userId: number; ttlSeconds: number },
   maxLiveHolds: number,
 ): Promise<Awaited<ReturnType<typeof holdSeat>> | 'limit'> {
-  return db.transaction(async (trx) => {
-    // The user id is a bigint: its low 31 bits key the lock (a collision only makes two users take turns).
-    await trx.raw('select pg_advisory_xact_lock(?, ?)', [USER_HOLDS_LOCK, hold.userId % 2 ** 31]);
-    const [{ live }] = (await trx('reservations')
-      .where({ user_id: hold.userId, status: 'HELD' })
-      .andWhere('expires_at', '>', trx.fn.now())
-      .count({ live: '*' })) as [{ live: string }];
-    if (Number(live) >= maxLiveHolds) return 'limit';
-    return holdSeat(trx, hold);
-  });
+  const held = await holdSeat(db, hold);
+  if (!held) return null;
+  const [{ live }] = (await db('reservations')
+    .where({ user_id: hold.userId, status: 'HELD' })
+    .andWhere('expires_at', '>', db.fn.now())
+    .count({ live: '*' })) as [{ live: string }];
+  if (Number(live) <= maxLiveHolds) return held;
+  await db.transaction((trx) => cancelHold(trx, held.reservation.id));
+  return 'limit';
 }
 
 export async function seatExists(db: Knex, timeslotId: number, seatId: number): Promise<boolean> {

@@ -93,6 +93,7 @@ export function reservationRoutes({
         }
         if (held === 'limit') {
           holds.inc({ result: 'limited' });
+          await seatMaps.invalidate(body.timeslotId); // the seat was held for a moment
           throw tooManyRequests(
             'hold-limit',
             `at most ${maxLiveHoldsPerUser} live holds per user: pay or cancel one first`,
