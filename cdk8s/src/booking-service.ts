@@ -44,6 +44,7 @@ export function databaseUrlSecret(values: BundleValues): SecretFile {
 export function serviceEnvironment(values: BundleValues): Record<string, string> {
   const s = values.service;
   const secretFile = (key: string) => `${SECRETS.service.mountPath}/${key}`;
+  const identityFile = (key: string) => `${SECRETS.identity.mountPath}/${key}`;
   const redisUrl: Record<string, string> =
     values.redis.mode === 'external'
       ? { REDIS_URL_FILE: `${SECRETS.redis.mountPath}/${SECRETS.redis.keys.url}` }
@@ -51,8 +52,12 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
   return {
     DATABASE_URL_FILE: `${SECRETS.database.mountPath}/${databaseUrlSecret(values).key}`,
     ...redisUrl,
+    AUTH_ISSUER_FILE: identityFile(SECRETS.identity.keys.issuer),
+    AUTH_AUDIENCE_FILE: identityFile(SECRETS.identity.keys.audience),
+    AUTH_JWKS_URL_FILE: identityFile(SECRETS.identity.keys.jwksUrl),
     HOST: '0.0.0.0',
     PORT: String(PORTS.bookingService),
+    ADMIN_PORT: String(PORTS.bookingServiceAdmin),
     LOG_LEVEL: s.logLevel,
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     DB_POOL_MAX: String(s.dbPoolMax),
@@ -69,9 +74,11 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
 /**
  * The booking service: ConfigMap (settings), ServiceAccount (no API token), Deployment (init container
  * `migrate` + container `booking-service`), Service `booking-service:80 -> 8080`, PodDisruptionBudget.
- * Credentials are files from the Secrets `booking-db` (DATABASE_URL_FILE) and `booking-secrets`, never
- * environment values. With `alertscaler.scaleBookingService` the Deployment has no `replicas`: the
- * AlertScaler owns that field (it raises a new Deployment's 1 to its minReplicas, service.replicas).
+ * Credentials are files from the Secrets `booking-db` (DATABASE_URL_FILE), `booking-identity` (AUTH_ISSUER_FILE,
+ * AUTH_AUDIENCE_FILE, AUTH_JWKS_URL_FILE) and `booking-secrets`, never environment values. With
+ * `alertscaler.scaleBookingService` the Deployment has no `replicas`: the AlertScaler owns that field (it raises
+ * a new Deployment's 1 to its minReplicas, service.replicas). /metrics is on the container port `admin`, which
+ * the Service does not expose.
  */
 export class BookingService extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -104,6 +111,7 @@ export class BookingService extends Construct {
     const mounts: k8s.VolumeMount[] = [
       { name: 'database', mountPath: SECRETS.database.mountPath, readOnly: true },
       ...(externalRedis ? [{ name: 'redis', mountPath: SECRETS.redis.mountPath, readOnly: true }] : []),
+      { name: 'identity', mountPath: SECRETS.identity.mountPath, readOnly: true },
       { name: 'secrets', mountPath: SECRETS.service.mountPath, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
     ];
@@ -149,7 +157,10 @@ export class BookingService extends Construct {
                   image,
                   imagePullPolicy: values.image.pullPolicy,
                   command: [...COMMANDS.service],
-                  ports: [containerPort('http', PORTS.bookingService)],
+                  ports: [
+                    containerPort('http', PORTS.bookingService),
+                    containerPort('admin', PORTS.bookingServiceAdmin),
+                  ],
                   envFrom,
                   startupProbe: httpProbe('/livez', 'http', s.probes.startup),
                   livenessProbe: httpProbe('/livez', 'http', s.probes.liveness),
@@ -169,6 +180,7 @@ export class BookingService extends Construct {
               ...(externalRedis
                 ? [secretFilesVolume('redis', SECRETS.redis.name, [SECRETS.redis.keys.url])]
                 : []),
+              secretFilesVolume('identity', SECRETS.identity.name, Object.values(SECRETS.identity.keys)),
               secretFilesVolume('secrets', SECRETS.service.name, Object.values(SECRETS.service.keys)),
               emptyDir('tmp'),
             ],

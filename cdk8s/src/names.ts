@@ -7,6 +7,8 @@
 /** Container ports (the Service in front of the booking service listens on 80). */
 export const PORTS = {
   bookingService: 8080,
+  /** /metrics and the diagnostics: scraped by Prometheus, never behind the Service. */
+  bookingServiceAdmin: 9464,
   bookingServiceService: 80,
   postgres: 5432,
   redis: 6379,
@@ -30,6 +32,15 @@ export const SECRETS = {
     name: 'booking-redis',
     keys: { url: 'redis-url' },
     mountPath: '/etc/booking/redis',
+  },
+  /**
+   * The identity provider whose JWTs name the users (AUTH_ISSUER_FILE, AUTH_AUDIENCE_FILE, AUTH_JWKS_URL_FILE):
+   * not secret, but the operator's to set like the database URL; without it the service refuses to start.
+   */
+  identity: {
+    name: 'booking-identity',
+    keys: { issuer: 'issuer', audience: 'audience', jwksUrl: 'jwks-url' },
+    mountPath: '/etc/booking/identity',
   },
   /** Files mounted into the booking service. */
   service: {

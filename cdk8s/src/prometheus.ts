@@ -32,7 +32,7 @@ export const RULES_FILE = 'booking.rules.yml';
  * `port`, path /metrics. The NetworkPolicies open exactly these flows.
  */
 export const SCRAPE_TARGETS: readonly { job: string; app: AppKey; port: number }[] = [
-  { job: 'booking-service', app: 'bookingService', port: PORTS.bookingService },
+  { job: 'booking-service', app: 'bookingService', port: PORTS.bookingServiceAdmin },
   { job: 'alertscaler', app: 'alertscaler', port: PORTS.alertscaler },
 ];
 

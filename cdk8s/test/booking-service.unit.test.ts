@@ -52,7 +52,10 @@ describe('booking-service Deployment', () => {
   });
 
   test('probes: startup and liveness on /livez, readiness on /readyz, all on the http port', () => {
-    expect(main.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(main.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'admin', containerPort: 9464, protocol: 'TCP' },
+    ]);
     expect(main.startupProbe).toEqual({
       httpGet: { path: '/livez', port: 'http' },
       periodSeconds: 2,
@@ -133,7 +136,7 @@ describe('booking-service Deployment', () => {
     expect(migrate.volumeMounts).toEqual(main.volumeMounts);
   });
 
-  test('credentials are files: DATABASE_URL_FILE from Secret booking-db, token files from Secret booking-secrets', () => {
+  test('credentials are files: DATABASE_URL_FILE from Secret booking-db, the issuer from booking-identity, token files from Secret booking-secrets', () => {
     expect(main.env).toBeUndefined();
     expect(JSON.stringify(objects)).not.toContain('secretKeyRef');
     expect(pod.volumes!.find((v) => v.name === 'database')!.secret).toEqual({
@@ -144,6 +147,16 @@ describe('booking-service Deployment', () => {
     expect(main.volumeMounts).toContainEqual({
       name: 'database',
       mountPath: '/etc/booking/database',
+      readOnly: true,
+    });
+    expect(pod.volumes!.find((v) => v.name === 'identity')!.secret).toEqual({
+      secretName: 'booking-identity',
+      defaultMode: 0o440,
+      items: ['issuer', 'audience', 'jwks-url'].map((key) => ({ key, path: key })),
+    });
+    expect(main.volumeMounts).toContainEqual({
+      name: 'identity',
+      mountPath: '/etc/booking/identity',
       readOnly: true,
     });
     expect(main.envFrom).toEqual([{ configMapRef: { name: 'booking-service-config' } }]);
@@ -184,6 +197,7 @@ describe('booking-service ConfigMap', () => {
     expect(configMap.data).toMatchObject({
       HOST: '0.0.0.0',
       PORT: '8080',
+      ADMIN_PORT: '9464',
       REDIS_URL: 'redis://redis:6379',
       MIGRATE_ON_START: 'false',
       EXPERIMENTS_ENABLED: 'false',
@@ -201,11 +215,17 @@ describe('booking-service ConfigMap', () => {
     writeFileSync(join(dir, 'queue-token-secret'), 'x'.repeat(48));
     writeFileSync(join(dir, 'admin-token'), 'admin-token-value');
     writeFileSync(join(dir, 'database-url'), 'postgres://booking:secret@postgres:5432/booking\n');
+    writeFileSync(join(dir, 'issuer'), 'https://idp.example\n');
+    writeFileSync(join(dir, 'audience'), 'concert-booking\n');
+    writeFileSync(join(dir, 'jwks-url'), 'https://idp.example/.well-known/jwks.json\n');
     const env: Record<string, string> = {
       ...configMap.data,
       QUEUE_TOKEN_SECRET_FILE: join(dir, 'queue-token-secret'),
       ADMIN_TOKEN_FILE: join(dir, 'admin-token'),
       DATABASE_URL_FILE: join(dir, 'database-url'),
+      AUTH_ISSUER_FILE: join(dir, 'issuer'),
+      AUTH_AUDIENCE_FILE: join(dir, 'audience'),
+      AUTH_JWKS_URL_FILE: join(dir, 'jwks-url'),
     };
     const config = loadConfig(env);
     expect(config).toMatchObject({
@@ -218,6 +238,9 @@ describe('booking-service ConfigMap', () => {
       DB_POOL_MAX: 10,
       SEED_DEMO_DATA: false,
       ADMIN_TOKEN: 'admin-token-value',
+      AUTH_ISSUER: 'https://idp.example',
+      AUTH_AUDIENCE: 'concert-booking',
+      AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
     });
     // Every variable the ConfigMap sets is one the service reads (NODE_OPTIONS is Node's own).
     const known = new Set([

@@ -126,12 +126,12 @@ const ENDPOINTS: Record<string, Endpoint> = {
   external,
   'kube-dns': kubeDns,
 };
-const PORTS = [53, 80, 443, 587, 5432, 6379, 6443, 8080, 9090, 9093];
+const PORTS = [53, 80, 443, 587, 5432, 6379, 6443, 8080, 9090, 9093, 9464];
 
 /** The flows of the contract, written out independently of src/network-policies.ts. */
 const EXPECTED = new Set([
   'external -> booking-service:8080',
-  'prometheus -> booking-service:8080',
+  'prometheus -> booking-service:9464',
   'load-test -> booking-service:8080',
   'booking-service -> postgres:5432',
   'booking-service -> redis:6379',
@@ -201,6 +201,22 @@ describe('NetworkPolicies', () => {
         'app.kubernetes.io/instance': 'concert-booking',
       },
     });
-    expect(service.spec!.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    // The API from anywhere; the admin port (/metrics) from Prometheus alone.
+    expect(service.spec!.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8080 }] },
+      {
+        from: [
+          {
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/name': 'prometheus',
+                'app.kubernetes.io/instance': 'concert-booking',
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9464 }],
+      },
+    ]);
   });
 });

@@ -66,9 +66,10 @@ describe('prometheus.yml', () => {
       'booking-service',
       'alertscaler',
     ]);
-    for (const [name, app] of [
-      ['booking-service', 'booking-service'],
-      ['alertscaler', 'alertscaler'],
+    // The booking service's metrics are on its admin port, never on the API port the Service exposes.
+    for (const [name, app, port] of [
+      ['booking-service', 'booking-service', '9464'],
+      ['alertscaler', 'alertscaler', '8080'],
     ] as const) {
       const j = job(name);
       expect(j.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['concert-booking'] } }]);
@@ -80,7 +81,7 @@ describe('prometheus.yml', () => {
             regex: app,
             action: 'keep',
           },
-          { source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: '8080', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: port, action: 'keep' },
           { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
           { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
         ]),

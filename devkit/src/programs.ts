@@ -6,10 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessSpec } from './process.js';
+import { testIssuer } from './identity.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** service/src/main.ts; ready when GET /readyz on `env.PORT` answers 2xx (omit `ready` for a start that fails). */
+/**
+ * service/src/main.ts, trusting the test issuer (devkit/src/identity.ts) unless `env` names an issuer or sets
+ * AUTH_ISSUER to undefined, its admin port (/metrics) on `env.ADMIN_PORT` or any free port; ready when GET /readyz on `env.PORT` answers 2xx (omit `ready` for a start that fails).
+ */
 export function serviceProcess(
   env: Record<string, string | undefined>,
   overrides: Partial<ProcessSpec> = {},
@@ -19,7 +23,8 @@ export function serviceProcess(
     command: process.execPath,
     args: ['--import', 'tsx', 'service/src/main.ts'],
     cwd: ROOT,
-    env: { LOG_LEVEL: 'warn', ...env },
+    // Any free admin port unless told: several services run side by side in tests.
+    env: { LOG_LEVEL: 'warn', ADMIN_PORT: '0', ...testIssuer().env, ...env },
     ready: env.PORT ? { url: `http://127.0.0.1:${env.PORT}/readyz` } : undefined,
     ...overrides,
   };

@@ -18,6 +18,10 @@ interface Command {
 
 const COMMANDS: Command[] = [
   { script: 'seed', bad: [['--seats', 'many'], '--seats must be an integer above 0, got "many"'] },
+  {
+    script: 'token',
+    bad: [['--user', 'x'], '--user must be an integer above 0 and at most 100000000000000, got "x"'],
+  },
   { script: 'migrate', bad: [['--bogus'], `Unknown option '--bogus'`] },
   { script: 'load', bad: [['seat-map', '--bogus'], `Unknown option '--bogus'`] },
   {

@@ -2,6 +2,7 @@
 export * from './bearer.js';
 export * from './cli.js';
 export * from './env.js';
+export * from './identity.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './names.js';

@@ -2,7 +2,9 @@
  * booking-flow: one buyer per iteration, with think time between steps (load/README.md):
  * token -> wait until ACTIVE -> seat map -> hold an AVAILABLE seat -> charge the wallet -> pay.
  * A 409 on the hold (someone else won the seat) is an expected outcome, not a failure.
- * Run: k6 run -e BASE_URL=http://127.0.0.1:8080 load/k6/booking-flow.ts
+ * The buyers are USERS, `[[userId, jwt], ...]` with the top-up scope, one per VU (at least as many as VUs):
+ *   k6 run -e BASE_URL=http://127.0.0.1:8080 \
+ *     -e USERS="$(npm run -s token -- --user 1000000 --count 200 --scope wallet:topup)" load/k6/booking-flow.ts
  */
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
@@ -48,21 +50,20 @@ export function setup(): Setup {
   return { timeslotIds };
 }
 
-/** A user id no other iteration uses: time-based, at most 14 digits (the API takes 15). */
-function userId(): number {
-  return (Date.now() % 1e10) * 1000 + (exec.scenario.iterationInTest % 1000) + 1;
-}
+const USERS = JSON.parse(__ENV.USERS || '[]') as [number, string][];
 
 export default function bookingFlow({ timeslotIds }: Setup): void {
-  const user = userId();
-  const issued = http.post(
-    `${BASE_URL}/v1/queue/tokens`,
-    JSON.stringify({ userId: user }),
-    jsonParams({}, { name: 'issue-token' }),
-  );
-  if (!check(issued, { 'token issued': (r) => r.status === 201 })) return;
+  if (USERS.length === 0)
+    fail('set USERS: npm run -s token -- --user 1000000 --count 200 --scope wallet:topup');
+  // Each VU is one buyer (the API allows one place in the queue per user); its iterations are that buyer's visits.
+  const [user, jwt] = USERS[(exec.vu.idInTest - 1) % USERS.length]!;
+  const visit = exec.scenario.iterationInTest;
+  const bearer = { Authorization: `Bearer ${jwt}` };
+  const issued = http.post(`${BASE_URL}/v1/queue/tokens`, null, jsonParams(bearer, { name: 'issue-token' }));
+  // 200: the buyer's place from an earlier visit that ended before paying (a lost seat) is still theirs.
+  if (!check(issued, { 'token issued': (r) => r.status === 201 || r.status === 200 })) return;
   const token = issued.json('token') as string;
-  const auth = { [TOKEN_HEADER]: token };
+  const auth = { ...bearer, [TOKEN_HEADER]: token };
 
   let state = issued.json('status.state');
   for (let poll = 0; state !== 'ACTIVE' && poll < MAX_WAIT_POLLS; poll++) {
@@ -97,14 +98,14 @@ export default function bookingFlow({ timeslotIds }: Setup): void {
   const charge = http.post(
     `${BASE_URL}/v1/users/${user}/balance/charges`,
     JSON.stringify({ amount: seat.price }),
-    jsonParams({ 'Idempotency-Key': `charge-${user}` }, { name: 'charge' }),
+    jsonParams({ ...bearer, 'Idempotency-Key': `charge-${user}-${visit}` }, { name: 'charge' }),
   );
   check(charge, { charged: (r) => r.status === 201 });
 
   const paid = http.post(
     `${BASE_URL}/v1/payments`,
     JSON.stringify({ reservationId: hold.json('id') }),
-    jsonParams({ ...auth, 'Idempotency-Key': `pay-${user}` }, { name: 'pay' }),
+    jsonParams({ ...auth, 'Idempotency-Key': `pay-${user}-${visit}` }, { name: 'pay' }),
   );
   check(paid, { paid: (r) => r.status === 201 });
 }

@@ -20,6 +20,7 @@ import {
   numberFlag,
   parseCommandLine,
   runMain,
+  DEV_ISSUER_DIR,
   UsageError,
   type CommandLine,
 } from '@concert-booking/lib';
@@ -56,6 +57,7 @@ const OPTIONS = {
   'max-in-flight': { type: 'string', default: '1000' },
   strategy: { type: 'string', default: 'atomic' },
   'think-ms': { type: 'string', default: '1000' },
+  'issuer-dir': { type: 'string', default: DEV_ISSUER_DIR },
   'warm-up': { type: 'boolean', default: false },
   'p90-ms': { type: 'string', default: String(defaults.p90Ms) },
   'max-failed-rate': { type: 'string', default: String(defaults.maxFailedRate) },
@@ -63,7 +65,7 @@ const OPTIONS = {
 
 const USAGE = `<${Object.keys(SCENARIOS).join('|')}> [--stages 10,50,100] [--stage-seconds 10] | [--rate 200[,400]] [--duration 30]
          [--base-url http://127.0.0.1:8080] [--out reports/<scenario>-<time>] [--timeout-ms 10000] [--max-in-flight 1000]
-         [--strategy atomic] [--think-ms 1000] [--warm-up] [--p90-ms ${defaults.p90Ms}] [--max-failed-rate ${defaults.maxFailedRate}]
+         [--strategy atomic] [--think-ms 1000] [--issuer-dir ${DEV_ISSUER_DIR}] [--warm-up] [--p90-ms ${defaults.p90Ms}] [--max-failed-rate ${defaults.maxFailedRate}]
        npm run load -- k6 <load/k6/script.ts> [-e NAME=VALUE]...
   Closed model (--stages: virtual users per stage) or open model (--rate: arrivals per second); see load/README.md.
   A stage at or above --p90-ms or --max-failed-rate (defaults: the alerts' values) exits 99, like k6.
@@ -119,6 +121,7 @@ export function parseLoadArgs(
       maxInFlight: numberFlag('max-in-flight', values['max-in-flight'], { integer: true }),
       strategy: values.strategy,
       thinkMs: numberFlag('think-ms', values['think-ms'], { exclusiveMin: false }),
+      issuerDir: values['issuer-dir'],
       out: values.out ?? `reports/${scenario}-${stamp}`,
       warmUp: values['warm-up'],
     },

@@ -2,6 +2,7 @@
  * The local twins of load/k6/*.ts. The shapes (requests, mix, expected statuses) are documented once in
  * load/README.md; k6 scripts cannot import Node code, so each side stays small.
  */
+import { DEV_ISSUER_DIR, TOPUP_SCOPE, localIssuer, type LocalIssuer } from '@concert-booking/lib';
 import type { Answer, LoadClient } from './client.js';
 
 export interface ScenarioOptions {
@@ -9,6 +10,8 @@ export interface ScenarioOptions {
   strategy: string;
   /** booking-flow: pause between steps (and between waiting-room polls). */
   thinkMs: number;
+  /** booking-flow: the key folder of the issuer the service trusts (`npm start`'s development issuer by default). */
+  issuerDir?: string;
 }
 
 export interface Scenario<State = unknown> {
@@ -109,20 +112,25 @@ function nextUserId(): number {
   return lastUserId;
 }
 
-const bookingFlow: Scenario<number[]> = {
+const bookingFlow: Scenario<{ timeslotIds: number[]; issuer: LocalIssuer }> = {
   name: 'booking-flow',
-  setup: (client) => discoverTimeslots(client, 5),
-  async iteration(client, timeslotIds, { thinkMs }) {
+  setup: async (client, { issuerDir }) => ({
+    timeslotIds: await discoverTimeslots(client, 5),
+    issuer: localIssuer(issuerDir ?? DEV_ISSUER_DIR),
+  }),
+  async iteration(client, { timeslotIds, issuer }, { thinkMs }) {
     const userId = nextUserId();
+    // One token per buyer: the user's own, with the top-up scope a payment provider's callback would carry.
+    const bearer = { authorization: `Bearer ${await issuer.sign(userId, { scopes: [TOPUP_SCOPE] })}` };
     const issued = await client.request({
       method: 'POST',
       path: '/v1/queue/tokens',
-      body: { userId },
+      headers: bearer,
       expect: [201],
     });
     const token = field<string>(issued, 'token');
     if (!token) return;
-    const auth = { [TOKEN_HEADER]: token };
+    const auth = { ...bearer, [TOKEN_HEADER]: token };
     let state = field<{ state: string }>(issued, 'status')?.state;
     for (let poll = 0; state !== 'ACTIVE' && poll < MAX_WAIT_POLLS; poll++) {
       await sleep(Math.max(thinkMs, 100));
@@ -156,7 +164,7 @@ const bookingFlow: Scenario<number[]> = {
       method: 'POST',
       path: `/v1/users/${userId}/balance/charges`,
       body: { amount: seat.price },
-      headers: { 'idempotency-key': `charge-${userId}` },
+      headers: { ...bearer, 'idempotency-key': `charge-${userId}` },
       expect: [201],
     });
     await client.request({

@@ -15,12 +15,16 @@ import {
 import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
 import { npmScriptProcess, seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
 import { freePort } from '@concert-booking/devkit/wait';
+import { testIssuer } from '@concert-booking/devkit/identity';
+import { TOPUP_SCOPE } from '@concert-booking/lib';
 import { Redis } from 'ioredis';
 import type { Summary } from '../src/k6/metrics.js';
 
 const group = new ProcessGroup();
 let db: ScratchDatabase;
 let baseUrl: string;
+/** The service's admin port: its /metrics. */
+let adminUrl: string;
 const dir = mkdtempSync(join(tmpdir(), 'k6-scripts-'));
 /** Database 13 of the shared Redis, emptied: the seat maps this service caches stay its own. */
 const REDIS_DB = 13;
@@ -32,13 +36,14 @@ beforeAll(async () => {
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const port = await freePort();
+  const [port, adminPort] = [await freePort(), await freePort()];
+  adminUrl = `http://127.0.0.1:${adminPort}`;
   await group.start(
     serviceProcess({
       DATABASE_URL: db.url,
       REDIS_URL: redisUrl,
       PORT: String(port),
-      ADMIN_PORT: String(await freePort()),
+      ADMIN_PORT: String(adminPort),
       MIGRATE_ON_START: 'false',
       EXPERIMENTS_ENABLED: 'true',
       QUEUE_ADMIT_INTERVAL_MS: '100',
@@ -56,13 +61,13 @@ afterAll(async () => {
 
 /** `METHOD route` -> requests, from the service's own http_request_duration_seconds_count. */
 async function requestsByRoute(): Promise<Map<string, number>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
   const counts = new Map<string, number>();
   for (const [, method, route, value] of text.matchAll(
     /^http_request_duration_seconds_count\{method="(\w+)",route="([^"]+)",status="\d+"\} (\d+)$/gm,
   )) {
-    // Scrapes and probes are this test's, not the script's.
-    if (route === '/metrics' || route === '/readyz') continue;
+    // Probes are this test's, not the script's (scrapes are on the admin port, not counted).
+    if (route === '/readyz') continue;
     const key = `${method} ${route}`;
     counts.set(key, (counts.get(key) ?? 0) + Number(value));
   }
@@ -173,7 +178,17 @@ test('booking-flow: buyers get through the waiting room, hold, charge and pay', 
   const payments = async () =>
     Number((await db.query<{ n: string }>('select count(*) as n from payments'))[0]!.n);
   const paidBefore = await payments();
-  const run = await runScript('booking-flow', [...SHORT_STAGES, '-e', 'THINK_SECONDS=0.1']);
+  // A buyer per VU (2), signed by the test issuer the service trusts, as `npm run token -- --count` prints them.
+  const users = await Promise.all(
+    [1, 2].map(async (i) => [900_000 + i, await testIssuer().sign(900_000 + i, { scopes: [TOPUP_SCOPE] })]),
+  );
+  const run = await runScript('booking-flow', [
+    ...SHORT_STAGES,
+    '-e',
+    'THINK_SECONDS=0.1',
+    '-e',
+    `USERS=${JSON.stringify(users)}`,
+  ]);
   expectClean(run);
   const paid = run.seen.get('POST /v1/payments') ?? 0;
   expect(paid).toBeGreaterThan(0);

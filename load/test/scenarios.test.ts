@@ -9,6 +9,7 @@ import {
 } from '@concert-booking/devkit/databases';
 import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
 import { seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
+import { TEST_ISSUER_DIR } from '@concert-booking/devkit/identity';
 import { freePort } from '@concert-booking/devkit/wait';
 import { LoadClient, type Answer, type RequestSpec } from '../src/client.js';
 import { runStages } from '../src/engine.js';
@@ -54,7 +55,11 @@ afterAll(async () => {
 });
 
 const run = (url: string, args: string[], series?: string): Promise<RunReport> =>
-  runLoad(parseLoadArgs([...args, '--base-url', url, '--out', join(out, 'unused')]).settings, series);
+  runLoad(
+    parseLoadArgs([...args, '--base-url', url, '--issuer-dir', TEST_ISSUER_DIR, '--out', join(out, 'unused')])
+      .settings,
+    series,
+  );
 
 function expectAllSucceeded(report: RunReport): void {
   for (const stage of report.stages) {

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { createRegistry } from './http/metrics.js';
 import type { Config } from './config.js';
 import type { Logger } from '@concert-booking/lib';
-import { createApp } from './app.js';
+import { createAdminApp, createApp } from './app.js';
 import { createDatabase, registerPoolMetrics, type Knex } from './db/knex.js';
 import { LocalBus, MemoryStore, type CacheStore, type InvalidationBus } from './cache/store.js';
 import { RedisBus, RedisStore, createRedis, type Redis } from './cache/redis.js';
@@ -23,9 +23,13 @@ import { walletRoutes } from './wallet/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { purgeExpiredKeys } from './payments/idempotency.js';
 import { experimentRoutes } from './experiments/routes.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { RateLimits } from './http/rate-limits.js';
 
 export interface Service {
   app: Koa;
+  /** /metrics and the diagnostics, for ADMIN_PORT (main.ts; the cluster mode's primary serves its own). */
+  adminApp: Koa;
   db: Knex;
   redis: Redis | undefined;
   registry: Registry;
@@ -95,6 +99,11 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     logger,
   });
   const holds = holdCounter(registry);
+  const authenticator = createAuthenticator(config, logger);
+  const limits = new RateLimits(redis, {
+    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+  });
   const sweeper = new Sweeper(
     [
       lapsedHoldsTask(db, seatMaps, holds),
@@ -105,14 +114,27 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   const idempotencyTtlSeconds = config.IDEMPOTENCY_TTL_SECONDS;
   const bookingRoutes = [
     ...queueRoutes(room),
-    ...reservationRoutes({ db, room, seatMaps, holds, holdTtlSeconds: config.HOLD_TTL_SECONDS }),
-    ...walletRoutes(db, idempotencyTtlSeconds, registry),
+    ...reservationRoutes({
+      db,
+      room,
+      seatMaps,
+      holds,
+      holdTtlSeconds: config.HOLD_TTL_SECONDS,
+      maxLiveHoldsPerUser: config.HOLD_MAX_PER_USER,
+    }),
+    ...walletRoutes({
+      db,
+      idempotencyTtlSeconds,
+      registry,
+      maxTopUp: config.TOPUP_MAX_AMOUNT,
+      dailyMaxTopUp: config.TOPUP_DAILY_MAX,
+    }),
     ...paymentRoutes({ db, room, seatMaps, idempotencyTtlSeconds, registry }),
     ...(config.EXPERIMENTS_ENABLED ? experimentRoutes(db, redis) : []),
   ];
 
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({
+  const appDependencies = {
     logger,
     registry,
     readiness: createReadiness(db, redis, registry),
@@ -121,17 +143,22 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
       ...catalogRoutes(db, seatMaps, {
         seatMapStaleWhileRevalidateSeconds: config.SEATMAP_STALE_WHILE_REVALIDATE_SECONDS,
       }),
-      ...diagnosticsRoutes(config.ADMIN_TOKEN),
       ...bookingRoutes,
     ],
+    adminRoutes: diagnosticsRoutes(config.ADMIN_TOKEN),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    authenticator,
+    limits,
     version: process.env.npm_package_version ?? '0.0.0',
-  });
+  };
+  const app = createApp(appDependencies);
+  const adminApp = createAdminApp(appDependencies);
 
   room.start();
   sweeper.start();
   return {
     app,
+    adminApp,
     db,
     redis,
     registry,

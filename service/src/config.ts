@@ -1,6 +1,7 @@
 import {
   booleanVariable as bool,
   ConfigError,
+  DEV_ISSUER_DIR,
   integerVariable as int,
   LOG_LEVELS,
   parseEnvironment,
@@ -69,7 +70,10 @@ const schema = z.object({
   WORKER_CPU_LIMIT: z.coerce.number().positive().max(64).optional(),
   /** Where the cgroup hierarchies are mounted (for WORKER_CPU_LIMIT). */
   CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
-  /** Port of the primary's admin server in cluster mode (worker count, aggregated /metrics). */
+  /**
+   * The admin port: /metrics and the diagnostics (/admin/*), never on PORT; in cluster mode the primary's
+   * (worker count, /metrics summed over the workers). 0: any free port.
+   */
   ADMIN_PORT: int(0, 65535).default(9464),
   /** File holding the bearer token of the admin endpoints; unset: admin endpoints are off. */
   ADMIN_TOKEN_FILE: z.string().min(1).optional(),
@@ -85,14 +89,66 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   SWEEP_BATCH_SIZE: int(1, 100_000).default(500),
   IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+  /**
+   * The identity provider whose bearer JWTs name the user (`sub`). Required outside the embedded default:
+   * `npm start` alone, with neither AUTH_ISSUER nor DATABASE_URL, runs a development issuer instead.
+   */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** The `aud` our tokens must carry (required with AUTH_ISSUER). */
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** Where the issuer publishes its signing keys (its jwks_uri), or a JWKS file: exactly one of the two. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  /** Clock skew tolerated on exp and nbf. */
+  AUTH_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+  /** The development issuer's key folder (embedded default only; `npm run token` signs with it). */
+  AUTH_DEV_ISSUER_DIR: z.string().min(1).default(DEV_ISSUER_DIR),
+
+  /** Largest single top-up, and most one user's wallet may be topped up per UTC day. */
+  TOPUP_MAX_AMOUNT: int(1, 10_000_000).default(1_000_000),
+  TOPUP_DAILY_MAX: int(1, 1_000_000_000).default(5_000_000),
+  /** Live holds one user may have at once. */
+  HOLD_MAX_PER_USER: int(1, 1000).default(4),
+  /** Requests per minute one user, and one client address, may make to each limited action (tokens, holds, payments). */
+  RATE_LIMIT_USER_PER_MINUTE: int(1, 1_000_000).default(30),
+  RATE_LIMIT_IP_PER_MINUTE: int(1, 10_000_000).default(600),
+
   /** The lock-counter experiment endpoint; never on in production. */
   EXPERIMENTS_ENABLED: bool.default(false),
 });
 
-/** Variables that may come from a file instead (`DATABASE_URL_FILE`): URLs that carry a password. */
-export const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
+/**
+ * Variables that may come from a file instead (`DATABASE_URL_FILE`): URLs that carry a password, and the
+ * identity provider's settings (the manifests mount both from operator-created Secrets).
+ */
+export const SECRET_FILE_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AUTH_ISSUER',
+  'AUTH_AUDIENCE',
+  'AUTH_JWKS_URL',
+] as const;
 
 type Raw = z.infer<typeof schema>;
+
+/** The development issuer runs only where nothing else could: `npm start` with its embedded database. */
+export const usesDevelopmentIssuer = (
+  config: Pick<Raw, 'AUTH_ISSUER' | 'EMBEDDED_POSTGRES' | 'DATABASE_URL'>,
+) => !config.AUTH_ISSUER && config.EMBEDDED_POSTGRES && !config.DATABASE_URL;
+
+function checkAuthentication(raw: Raw): void {
+  if (!raw.AUTH_ISSUER) {
+    if (usesDevelopmentIssuer(raw)) return;
+    throw new ConfigError(
+      'AUTH_ISSUER',
+      'required: the identity provider whose tokens name the users (with AUTH_AUDIENCE and AUTH_JWKS_URL or AUTH_JWKS_FILE); only the embedded default (`npm start`) runs a development issuer',
+    );
+  }
+  if (!raw.AUTH_AUDIENCE) throw new ConfigError('AUTH_AUDIENCE', 'required with AUTH_ISSUER');
+  if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
+    throw new ConfigError('AUTH_JWKS_URL', 'set exactly one of AUTH_JWKS_URL and AUTH_JWKS_FILE');
+  }
+}
 
 export interface Config extends Omit<
   Raw,
@@ -103,8 +159,11 @@ export interface Config extends Omit<
   ADMIN_TOKEN: string | undefined;
 }
 
-/** Parses the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses the environment; throws ConfigError naming the first bad variable. Scripts that serve no API
+ * (`npm run seed`, `npm run migrate`) pass `serves: false`: they need no identity provider.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { serves = true } = {}): Config {
   const raw = parseEnvironment(schema, withSecretFiles(env, SECRET_FILE_VARIABLES));
   if (raw.DB_POOL_MIN > raw.DB_POOL_MAX) {
     throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${raw.DB_POOL_MAX})`);
@@ -135,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'DATABASE_URL',
       'required: the PostgreSQL to use (EMBEDDED_POSTGRES=true, as `npm start` sets, starts an embedded one instead)',
     );
+  }
+  if (serves) checkAuthentication(raw);
+  if (raw.TOPUP_MAX_AMOUNT > raw.TOPUP_DAILY_MAX) {
+    throw new ConfigError('TOPUP_MAX_AMOUNT', `must not exceed TOPUP_DAILY_MAX (${raw.TOPUP_DAILY_MAX})`);
   }
   const { QUEUE_TOKEN_SECRET_FILE: _file, ...rest } = raw;
   return {

@@ -80,10 +80,20 @@ async function runServer(config: Config, logger: Logger, onStopped: () => Promis
     if (message?.type === 'settings') apply(message as SettingsMessage);
   });
   const server = await listen(service.app, config.HOST, config.PORT, config.HTTP_MAX_REQUESTS_PER_SOCKET);
-  logger.info({ url: `http://${config.HOST}:${boundPort(server)}` }, 'booking service listening');
+  // A worker's primary serves the admin port (summed /metrics); a single process serves its own.
+  const admin = cluster.isWorker ? undefined : await listen(service.adminApp, config.HOST, config.ADMIN_PORT);
+  logger.info(
+    {
+      url: `http://${config.HOST}:${boundPort(server)}`,
+      ...(admin ? { admin: `http://${config.HOST}:${boundPort(admin)}` } : {}),
+    },
+    'booking service listening',
+  );
   stop = async (reason: string) => {
     logger.info({ reason, deadlineMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
     const clean = await drain(server, service.lifecycle, config.SHUTDOWN_TIMEOUT_MS, logger);
+    admin?.closeAllConnections();
+    admin?.close();
     if (cluster.isWorker) {
       // From now on the primary keeps this worker's counts itself (cluster/metrics.ts).
       await sendFinalMetrics(service.registry);

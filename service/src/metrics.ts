@@ -35,7 +35,7 @@ export const SERVICE_METRICS = {
   queueAdmitted: { name: 'booking_queue_admitted_total', help: 'Tokens admitted from the queue' },
   holds: {
     name: 'booking_holds_total',
-    help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',
+    help: 'Seat holds: created, conflict (seat not free), limited (the user has the most live holds), expired (lapsed and released)',
     labelNames: ['result'] as const,
   },
   walletCharges: {

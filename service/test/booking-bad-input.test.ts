@@ -8,8 +8,15 @@ import {
   client,
   privateRedisDb,
   startBookingService,
+  topUp,
+  withToken as withUserToken,
   type Client,
 } from './booking-support.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { bearer, testIssuer } from '@concert-booking/devkit/identity';
+import { TOPUP_SCOPE, localIssuer } from '@concert-booking/lib';
 
 const BODY_LIMIT = 2_048;
 const TABLES = [
@@ -26,6 +33,11 @@ let database: TestDatabase;
 let running: TestService;
 let api: Client;
 let token: string;
+/** User 1's JWT, plain and with the top-up scope; tokens the service must refuse. */
+let auth: Record<string, string>;
+let topUpAuth: Record<string, string>;
+let refusedJwts: string[];
+const strangerDir = mkdtempSync(join(tmpdir(), 'stranger-issuer-'));
 
 beforeAll(async () => {
   database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 10 });
@@ -33,27 +45,45 @@ beforeAll(async () => {
     bookingEnv(database.url, await privateRedisDb(sharedRedisUrl(), 11), {
       BODY_LIMIT_BYTES: String(BODY_LIMIT),
       EXPERIMENTS_ENABLED: 'false',
+      // Thousands of requests of user 1: what is measured here is validation, not the rate limits.
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
     }),
   );
   api = client(running.url, 16);
   token = await activeToken(api, 1);
+  auth = await bearer(1);
+  topUpAuth = await bearer(1, [TOPUP_SCOPE]);
+  const stranger = localIssuer(strangerDir, testIssuer().issuer); // same name, another key
+  // The trusted key, but for another audience, or another issuer's name.
+  const keyDir = dirname(testIssuer().jwksFile);
+  const otherAudience = localIssuer(keyDir, testIssuer().issuer, 'someone-else');
+  const otherName = localIssuer(keyDir, 'https://idp.example');
+  refusedJwts = [
+    await stranger.sign(1),
+    await otherAudience.sign(1),
+    await otherName.sign(1),
+    await testIssuer().sign(1, { ttlSeconds: -3600 }), // expired an hour ago, beyond any skew
+    await testIssuer().sign('not-a-number'),
+    await testIssuer().sign(0),
+  ];
   // Some rows for bad requests to (not) touch: a hold, a wallet with a charge.
   const seat = Number((await database.db('seats').first('id')).id);
   expect(
     (
       await api.send('POST', '/v1/reservations', {
-        headers: { 'Queue-Token': token },
+        headers: withUserToken(token),
         body: { timeslotId: 1, seatId: seat },
       })
     ).status,
   ).toBe(201);
-  expect((await api.send('POST', '/v1/users/1/balance/charges', { body: { amount: 100 } })).status).toBe(201);
+  expect((await topUp(api, 1, 100)).status).toBe(201);
 });
 
 afterAll(async () => {
   api?.close();
   await running?.close();
   await database?.drop();
+  rmSync(strangerDir, { recursive: true, force: true });
 });
 
 /** Row count and a checksum of every row, per table. */
@@ -109,16 +139,33 @@ interface BadRequest {
   headers: Record<string, string>;
 }
 
+/** User 1's JWT with a bad queue token (or none). */
 const withToken = (value: string | undefined): Record<string, string> =>
-  value === undefined ? {} : { 'Queue-Token': value.replace(/[^\x20-\x7e]/g, '') };
+  value === undefined ? auth : { ...auth, 'Queue-Token': value.replace(/[^\x20-\x7e]/g, '') };
+/** A bearer credential the service must refuse: none, garbage, or a JWT of the wrong key, age or subject. */
+const badBearer = fc.oneof(
+  fc.constant({}),
+  fc.string({ maxLength: 300 }).map((s) => ({ Authorization: s.replace(/[^\x20-\x7e]/g, '') })),
+  fc.nat(5).map((i) => ({ Authorization: `Bearer ${refusedJwts[i]}` })),
+  fc.constantFrom('Bearer ', 'Basic dXNlcjpwdw==', 'Bearer a.b.c').map((value) => ({ Authorization: value })),
+);
+const protectedPaths = fc.constantFrom(
+  ['POST', '/v1/queue/tokens'],
+  ['GET', '/v1/queue/tokens/current'],
+  ['POST', '/v1/reservations'],
+  ['GET', '/v1/reservations/1'],
+  ['DELETE', '/v1/reservations/1'],
+  ['GET', '/v1/users/1/balance'],
+  ['POST', '/v1/users/1/balance/charges'],
+  ['POST', '/v1/payments'],
+);
 
 const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
-  garbageBody.map((payload) => ({ method: 'POST', path: '/v1/queue/tokens', payload, headers: {} })),
-  badNumber.map((userId) => ({
-    method: 'POST',
-    path: '/v1/queue/tokens',
-    payload: { body: { userId } },
-    headers: {},
+  fc.tuple(protectedPaths, badBearer, garbageBody).map(([[method, path], headers, payload]) => ({
+    method: method!,
+    path: path!,
+    payload,
+    headers: { ...headers, 'Queue-Token': token },
   })),
   badToken.map((t) => ({
     method: 'GET',
@@ -137,19 +184,19 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     method: 'POST',
     path: '/v1/reservations',
     payload,
-    headers: { 'Queue-Token': token },
+    headers: withToken(token),
   })),
   fc.tuple(badNumber, badNumber).map(([timeslotId, seatId]) => ({
     method: 'POST',
     path: '/v1/reservations',
     payload: { body: { timeslotId, seatId } },
-    headers: { 'Queue-Token': token },
+    headers: withToken(token),
   })),
   fc.tuple(fc.constant(1), unknownId).map(([timeslotId, seatId]) => ({
     method: 'POST',
     path: '/v1/reservations',
     payload: { body: { timeslotId, seatId } },
-    headers: { 'Queue-Token': token },
+    headers: withToken(token),
   })),
   fc
     .tuple(fc.constantFrom('GET', 'DELETE'), fc.oneof(badId, unknownId.map(String)), badToken)
@@ -160,24 +207,24 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
       headers: withToken(t ?? token),
     })),
   // Wallet: bad ids, bad amounts, bad keys.
-  badId.map((id) => ({ method: 'GET', path: `/v1/users/${id}/balance`, payload: {}, headers: {} })),
+  badId.map((id) => ({ method: 'GET', path: `/v1/users/${id}/balance`, payload: {}, headers: auth })),
   fc.tuple(fc.oneof(badId, fc.constant('1')), badNumber).map(([id, amount]) => ({
     method: 'POST',
     path: `/v1/users/${id}/balance/charges`,
     payload: { body: { amount } },
-    headers: {},
+    headers: topUpAuth,
   })),
   fc.tuple(fc.integer({ min: 1, max: 100 }), badIdempotencyKey).map(([amount, key]) => ({
     method: 'POST',
     path: '/v1/users/1/balance/charges',
     payload: { body: { amount } },
-    headers: { 'Idempotency-Key': key.replace(/[^\x20-\x7e]/g, ' ') },
+    headers: { ...topUpAuth, 'Idempotency-Key': key.replace(/[^\x20-\x7e]/g, ' ') },
   })),
   garbageBody.map((payload) => ({
     method: 'POST',
     path: '/v1/users/1/balance/charges',
     payload,
-    headers: {},
+    headers: topUpAuth,
   })),
   // Payments: bad tokens, bad or unknown reservations.
   fc.tuple(badToken, badNumber).map(([t, reservationId]) => ({
@@ -190,13 +237,13 @@ const badRequests: fc.Arbitrary<BadRequest> = fc.oneof(
     method: 'POST',
     path: '/v1/payments',
     payload: { body: { reservationId } },
-    headers: { 'Queue-Token': token },
+    headers: withToken(token),
   })),
   garbageBody.map((payload) => ({
     method: 'POST',
     path: '/v1/payments',
     payload,
-    headers: { 'Queue-Token': token },
+    headers: withToken(token),
   })),
   fc.constantFrom('pessimistic', 'atomic', 'redis').map((strategy) => ({
     method: 'POST',

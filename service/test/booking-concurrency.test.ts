@@ -5,6 +5,8 @@ import { holdSeat } from '../src/reservations/queries.js';
 import {
   NO_VIOLATIONS,
   activeToken,
+  topUp,
+  withToken,
   bookingEnv,
   client,
   invariantViolations,
@@ -52,7 +54,7 @@ describe('concurrency', () => {
       const replies = await Promise.all(
         tokens.map((token) =>
           stampede.send('POST', '/v1/reservations', {
-            headers: { 'Queue-Token': token },
+            headers: withToken(token),
             body: { timeslotId: 1, seatId: seat },
           }),
         ),
@@ -74,16 +76,16 @@ describe('concurrency', () => {
     const token = await activeToken(api, userId);
     const seat = await seatId(1, 2);
     const hold = await api.send('POST', '/v1/reservations', {
-      headers: { 'Queue-Token': token },
+      headers: withToken(token),
       body: { timeslotId: 1, seatId: seat },
     });
     expect(hold.status).toBe(201);
-    await api.send('POST', `/v1/users/${userId}/balance/charges`, { body: { amount: 1_000_000 } });
+    await topUp(api, userId, 1_000_000);
 
     const retries = client(running.url, 100);
     const pay = () =>
       retries.send('POST', '/v1/payments', {
-        headers: { 'Queue-Token': token, 'Idempotency-Key': 'one-payment' },
+        headers: withToken(token, { 'Idempotency-Key': 'one-payment' }),
         body: { reservationId: hold.body.id },
       });
     let replies;
@@ -109,7 +111,7 @@ describe('concurrency', () => {
     );
     // Once it is done, a late retry replays the one result.
     const late = await api.send('POST', '/v1/payments', {
-      headers: { 'Queue-Token': token, 'Idempotency-Key': 'one-payment' },
+      headers: withToken(token, { 'Idempotency-Key': 'one-payment' }),
       body: { reservationId: hold.body.id },
     });
     expect([late.status, late.body]).toEqual([201, succeeded[0]!.body]);
@@ -137,7 +139,7 @@ describe('concurrency', () => {
       let token = await activeToken(churnApi, userId);
       const mine: number[] = [];
       for (let step = 0; step < 40; step++) {
-        const headers = { 'Queue-Token': token };
+        const headers = withToken(token);
         const op = random(10);
         let reply;
         if (op < 4) {
@@ -157,9 +159,7 @@ describe('concurrency', () => {
           });
           if (reply.status === 201) token = await activeToken(churnApi, userId); // the token is used up
         } else if (op < 9) {
-          reply = await churnApi.send('POST', `/v1/users/${userId}/balance/charges`, {
-            body: { amount: 50_000 + random(200_000) },
-          });
+          reply = await topUp(churnApi, userId, 50_000 + random(200_000));
         } else {
           await new Promise((resolve) => setTimeout(resolve, 300)); // let holds lapse
           continue;

@@ -5,10 +5,14 @@ import {
   activeToken,
   bookingEnv,
   client,
+  joinQueue,
   privateRedisDb,
   startBookingService,
+  topUp,
+  withToken,
   type Client,
 } from './booking-support.js';
+import { bearer } from '@concert-booking/devkit/identity';
 import { issueToken } from '../src/queue/tokens.js';
 
 let database: TestDatabase;
@@ -32,7 +36,6 @@ const seat = async (timeslotId: number, number: number) => {
   const row = await database.db('seats').where({ timeslot_id: timeslotId, number }).first('id', 'price');
   return { seatId: Number(row.id), price: Number(row.price) };
 };
-const withToken = (token: string, more: Record<string, string> = {}) => ({ 'Queue-Token': token, ...more });
 
 describe('booking flow', () => {
   test('queue -> hold -> charge -> pay, and the token is used up by the payment', async () => {
@@ -72,7 +75,13 @@ describe('booking flow', () => {
       headers: withToken(other),
       body: { reservationId },
     });
-    expect([foreignPay.status, foreignPay.body.type]).toEqual([409, '/problems/reservation-foreign']);
+    expect([foreignPay.status, foreignPay.body.type]).toEqual([404, '/problems/not-found']);
+    // Another user's queue token, even genuine and active, is refused with the caller's own JWT.
+    const borrowed = await api.send('POST', '/v1/payments', {
+      headers: { ...withToken(token), ...(await bearer(202)) },
+      body: { reservationId },
+    });
+    expect([borrowed.status, borrowed.body.type]).toEqual([403, '/problems/queue-token-foreign']);
 
     const poor = await api.send('POST', '/v1/payments', {
       headers: withToken(token),
@@ -80,10 +89,7 @@ describe('booking flow', () => {
     });
     expect([poor.status, poor.body.type]).toEqual([402, '/problems/insufficient-balance']);
 
-    const charge = await api.send('POST', '/v1/users/101/balance/charges', {
-      headers: { 'Idempotency-Key': 'charge-1' },
-      body: { amount: price + 500 },
-    });
+    const charge = await topUp(api, 101, price + 500, 'charge-1');
     expect(charge.status).toBe(201);
     expect(charge.body.balance).toBe(price + 500);
 
@@ -93,7 +99,9 @@ describe('booking flow', () => {
     });
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ reservationId, amount: price, balance: 500 });
-    expect((await api.send('GET', '/v1/users/101/balance')).body.balance).toBe(500);
+    expect(
+      (await api.send('GET', '/v1/users/101/balance', { headers: await bearer(101) })).body.balance,
+    ).toBe(500);
     expect((await api.send('GET', '/v1/timeslots/1/seats')).body.seats[0].status).toBe('SOLD');
     expect(
       (await api.send('GET', `/v1/reservations/${reservationId}`, { headers: withToken(token) })).body.status,
@@ -171,28 +179,31 @@ describe('booking flow', () => {
   });
 
   test('charges replay with the same key, refuse the key with another body (422), and never go below zero', async () => {
-    const send = (key: string, amount: number) =>
-      api.send('POST', '/v1/users/505/balance/charges', {
-        headers: { 'Idempotency-Key': key },
-        body: { amount },
-      });
+    const send = (key: string, amount: number) => topUp(api, 505, amount, key);
     const first = await send('k1', 1000);
     const replay = await send('k1', 1000);
     expect(first.status).toBe(201);
     expect(replay.body).toEqual(first.body);
     const reused = await send('k1', 2000);
     expect([reused.status, reused.body.type]).toEqual([422, '/problems/idempotency-key-reused']);
-    expect((await api.send('GET', '/v1/users/505/balance')).body.balance).toBe(1000);
+    expect(
+      (await api.send('GET', '/v1/users/505/balance', { headers: await bearer(505) })).body.balance,
+    ).toBe(1000);
     await expect(database.db('wallets').where('user_id', 505).update({ balance: -1 })).rejects.toThrow(
       /wallets_balance_not_negative/,
     );
   });
 
   test('tokens: forged, altered, missing, waiting and expired each get their own problem', async () => {
+    const genuine = await activeToken(api, 606);
+    const auth = withToken(genuine).Authorization;
     const status = (headers: Record<string, string>) =>
-      api.send('GET', '/v1/queue/tokens/current', { headers });
+      api.send('GET', '/v1/queue/tokens/current', { headers: { Authorization: auth, ...headers } });
     const hold = (headers: Record<string, string>) =>
-      api.send('POST', '/v1/reservations', { headers, body: { timeslotId: 1, seatId: 3 } });
+      api.send('POST', '/v1/reservations', {
+        headers: { Authorization: auth, ...headers },
+        body: { timeslotId: 1, seatId: 3 },
+      });
 
     expect((await status({})).body.type).toBe('/problems/queue-token-missing');
     const forged = issueToken('another-secret-another-secret-another', 1, Date.now()).token;
@@ -200,7 +211,6 @@ describe('booking flow', () => {
       (await status({ 'Queue-Token': forged })).status,
       (await hold({ 'Queue-Token': forged })).body.type,
     ]).toEqual([401, '/problems/queue-token-invalid']);
-    const genuine = await activeToken(api, 606);
     const [prefix, payload, signature] = genuine.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     const altered = `${prefix}.${Buffer.from(JSON.stringify({ ...claims, sub: 1 })).toString('base64url')}.${signature}`;
@@ -208,7 +218,7 @@ describe('booking flow', () => {
     expect((await status({ 'Queue-Token': 'garbage' })).status).toBe(401);
 
     // A token that is signed but not in the queue store (used up, expired) is expired.
-    const stranger = issueToken(running.config.QUEUE_TOKEN_SECRET!, 7, Date.now()).token;
+    const stranger = issueToken(running.config.QUEUE_TOKEN_SECRET!, 606, Date.now()).token;
     expect((await hold({ 'Queue-Token': stranger })).body.type).toBe('/problems/queue-token-expired');
   });
 
@@ -224,8 +234,7 @@ describe('booking flow', () => {
     const slowApi = client(slow.url);
     try {
       const tokens = [];
-      for (const userId of [1, 2, 3])
-        tokens.push((await slowApi.send('POST', '/v1/queue/tokens', { body: { userId } })).body);
+      for (const userId of [1, 2, 3]) tokens.push((await joinQueue(slowApi, userId)).body);
       expect(tokens.map((t) => t.status)).toEqual([
         { state: 'WAITING', position: 1, estimatedWaitSeconds: 3600 },
         { state: 'WAITING', position: 2, estimatedWaitSeconds: 7200 },

@@ -1,11 +1,14 @@
 import http from 'node:http';
 import type { Knex } from 'knex';
 import { waitFor } from '@concert-booking/devkit/wait';
+import { bearer } from '@concert-booking/devkit/identity';
+import { TOPUP_SCOPE } from '@concert-booking/lib';
 import { startTestService, type TestService } from './support/service.js';
 
 export interface Reply {
   status: number;
   type: string;
+  headers: http.IncomingHttpHeaders;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of many shapes
 }
 
@@ -40,6 +43,7 @@ export function client(baseUrl: string, maxSockets = 64) {
             resolve({
               status: response.statusCode!,
               type,
+              headers: response.headers,
               body: type.includes('json') && text ? JSON.parse(text) : text,
             });
           });
@@ -53,18 +57,46 @@ export function client(baseUrl: string, maxSockets = 64) {
 
 export type Client = ReturnType<typeof client>;
 
+/** The Authorization header of each queue token's user, so that `withToken` sends both, as a client would. */
+const credentials = new Map<string, string>();
+
+/** The headers of a request made with a queue token: the token and its user's bearer JWT. */
+export const withToken = (token: string, more: Record<string, string> = {}) => ({
+  'Queue-Token': token,
+  Authorization: credentials.get(token) ?? '',
+  ...more,
+});
+
+/** `userId` joins the waiting room (POST /v1/queue/tokens with their JWT); `withToken` then sends both. */
+export async function joinQueue(api: Client, userId: number): Promise<Reply> {
+  const auth = await bearer(userId);
+  const issued = await api.send('POST', '/v1/queue/tokens', { headers: auth });
+  if (issued.status === 201 || issued.status === 200) credentials.set(issued.body.token, auth.Authorization);
+  return issued;
+}
+
 /** A token for `userId` that the waiting room has admitted (the test service admits every few ms). */
 export async function activeToken(api: Client, userId: number): Promise<string> {
-  const issued = await api.send('POST', '/v1/queue/tokens', { body: { userId } });
-  if (issued.status !== 201) throw new Error(`token: ${issued.status} ${JSON.stringify(issued.body)}`);
+  const issued = await joinQueue(api, userId);
+  if (issued.status !== 201 && issued.status !== 200)
+    throw new Error(`token: ${issued.status} ${JSON.stringify(issued.body)}`);
   const token = issued.body.token as string;
   // Poll gently: a thousand clients polling flat out would starve the admission timer itself.
   for (let attempt = 0; attempt < 200; attempt++) {
+    if (issued.body.status?.state === 'ACTIVE') return token;
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const status = await api.send('GET', '/v1/queue/tokens/current', { headers: { 'Queue-Token': token } });
+    const status = await api.send('GET', '/v1/queue/tokens/current', { headers: withToken(token) });
     if (status.body.state === 'ACTIVE') return token;
   }
   throw new Error('token never became active');
+}
+
+/** `userId`'s wallet topped up by `amount` (a token with the top-up scope). */
+export async function topUp(api: Client, userId: number, amount: number, key?: string): Promise<Reply> {
+  return api.send('POST', `/v1/users/${userId}/balance/charges`, {
+    headers: { ...(await bearer(userId, [TOPUP_SCOPE])), ...(key ? { 'Idempotency-Key': key } : {}) },
+    body: { amount },
+  });
 }
 
 /** The test service, once its Redis connection is up (the waiting room has no fallback). */
@@ -90,6 +122,10 @@ export const bookingEnv = (
   // The test's clients share the service's event loop: under a thousand requests in flight a
   // Redis reply can wait past the production 250 ms, which would turn into 503s here.
   REDIS_COMMAND_TIMEOUT_MS: '5000',
+  // One address sends every test request, and tests retry one user's request a hundred times at once: the
+  // budgets are not what these tests measure (service/test/identity.test.ts measures them).
+  RATE_LIMIT_IP_PER_MINUTE: '10000000',
+  RATE_LIMIT_USER_PER_MINUTE: '1000000',
   ...extra,
 });
 

@@ -12,8 +12,11 @@ import { createTestDatabase, sessionsWaitingOnLocks, type TestDatabase } from '.
 import { startTestService } from './support/service.js';
 
 /** The service as `npm start` runs it, logging at info (the drain's messages), not yet ready. */
-const spawnService = (env: Record<string, string>) =>
+const spawnService = (env: Record<string, string | undefined>) =>
   spawnProcess(serviceProcess({ LOG_LEVEL: 'info', ...env }));
+
+/** An issuer configuration (the values are only parsed here). */
+const ISSUER = { AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'booking', AUTH_JWKS_FILE: '/keys.json' };
 
 describe('configuration', () => {
   test.each([
@@ -33,8 +36,17 @@ describe('configuration', () => {
     [{ DATABASE_URL_FILE: '/nonexistent/url' }, 'DATABASE_URL_FILE'],
     [{ REDIS_URL_FILE: '/nonexistent/url' }, 'REDIS_URL_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AUTH_ISSUER: undefined }, 'AUTH_ISSUER'],
+    // The development issuer never runs outside the embedded default, even when asked for embedded Postgres.
+    [{ AUTH_ISSUER: undefined, EMBEDDED_POSTGRES: 'true' }, 'AUTH_ISSUER'],
+    [{ AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE'],
+    [{ AUTH_JWKS_FILE: undefined }, 'AUTH_JWKS_URL'],
+    [{ AUTH_JWKS_URL: 'https://idp.example/jwks' }, 'AUTH_JWKS_URL'],
+    [{ AUTH_JWKS_URL: 'ftp://idp.example/jwks', AUTH_JWKS_FILE: undefined }, 'AUTH_JWKS_URL'],
+    [{ AUTH_CLOCK_SKEW_SECONDS: '3600' }, 'AUTH_CLOCK_SKEW_SECONDS'],
+    [{ TOPUP_MAX_AMOUNT: '10', TOPUP_DAILY_MAX: '5' }, 'TOPUP_MAX_AMOUNT'],
   ])('%p is refused, naming %s', (env, variable) => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER, ...env })).toThrow(
       new RegExp(`^invalid configuration: ${variable}: `),
     );
   });
@@ -65,12 +77,14 @@ describe('configuration', () => {
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SEED_DEMO_DATA).toBe(true);
     expect(config.HOST).toBe('127.0.0.1');
-    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c' }).SEED_DEMO_DATA).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER }).SEED_DEMO_DATA).toBe(false);
   });
 
   test.each([
     [{ PORT: 'eighty', DATABASE_URL: 'postgres://a@b/c' }, 'PORT'],
     [{}, 'DATABASE_URL'],
+    // Outside the embedded default, no issuer configuration is no start.
+    [{ DATABASE_URL: 'postgres://a@b/c', AUTH_ISSUER: undefined }, 'AUTH_ISSUER'],
   ])('%p stops start-up with exit code 78 and a message naming %s', async (env, variable) => {
     const service = spawnService(env);
     const { code } = await service.exited;
@@ -136,10 +150,11 @@ describe('SIGTERM', () => {
   afterAll(async () => database?.drop());
 
   test('under load, every accepted request is answered before the process exits 0', async () => {
-    const port = await freePort();
+    const [port, adminPort] = [await freePort(), await freePort()];
     const service = spawnService({
       DATABASE_URL: database.url,
       PORT: String(port),
+      ADMIN_PORT: String(adminPort),
       MIGRATE_ON_START: 'false',
       // Uncached seat maps over a 2-connection pool.
       SEATMAP_CACHE_ENABLED: 'false',
@@ -180,7 +195,7 @@ describe('SIGTERM', () => {
     try {
       await waitFor(
         async () => {
-          const metrics = await (await fetch(`${base}/metrics`)).text();
+          const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
           return Number(/^booking_db_pool_waiting (\d+)/m.exec(metrics)?.[1]) >= 140;
         },
         30_000,

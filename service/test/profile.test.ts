@@ -37,7 +37,10 @@ afterAll(async () => {
 
 /** `authorization: null` sends no Authorization header. */
 const post = (pathAndQuery: string, authorization: string | null = `Bearer ${TOKEN}`) =>
-  fetch(`${running.url}${pathAndQuery}`, { method: 'POST', headers: authorization ? { authorization } : {} });
+  fetch(`${running.adminUrl}${pathAndQuery}`, {
+    method: 'POST',
+    headers: authorization ? { authorization } : {},
+  });
 
 /** Seat-map requests back to back on `connections` connections until `until` settles. */
 async function seatMapLoad(until: Promise<unknown>, connections = 4): Promise<number> {
@@ -60,12 +63,12 @@ describe('POST /admin/profile', () => {
   test('is not there (404) when no admin token is configured', async () => {
     const off = await startTestService({ DATABASE_URL: database.url, MIGRATE_ON_START: 'false' });
     try {
-      const response = await fetch(`${off.url}/admin/profile?seconds=1`, {
+      const response = await fetch(`${off.adminUrl}/admin/profile?seconds=1`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       expect(response.status).toBe(404);
-      const openapi = (await (await fetch(`${off.url}/openapi.json`)).json()) as {
+      const openapi = (await (await fetch(`${off.adminUrl}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };
       expect(openapi.paths['/admin/profile']).toBeUndefined();
@@ -75,7 +78,7 @@ describe('POST /admin/profile', () => {
   });
 
   test('is declared in the OpenAPI document when configured', async () => {
-    const openapi = (await (await fetch(`${running.url}/openapi.json`)).json()) as {
+    const openapi = (await (await fetch(`${running.adminUrl}/openapi.json`)).json()) as {
       paths: Record<string, { post?: { operationId: string; parameters: { name: string }[] } }>;
     };
     expect(openapi.paths['/admin/profile']?.post?.operationId).toBe('recordCpuProfile');

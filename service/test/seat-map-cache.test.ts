@@ -1,4 +1,5 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { bearer } from '@concert-booking/devkit/identity';
 import { Registry } from 'prom-client';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
 import { LocalBus, MemoryStore } from '../src/cache/store.js';
@@ -386,7 +387,7 @@ describe('the seat map when Redis dies', () => {
         expect(response.status).toBe(200);
         expect(((await response.json()) as { seats: unknown[] }).seats).toHaveLength(40);
       }
-      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
       expect(Number(/^booking_seatmap_degraded_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
       expect(
         Number(
@@ -396,8 +397,7 @@ describe('the seat map when Redis dies', () => {
       // The waiting room has no fallback: it says it is unavailable instead of admitting anyone.
       const queue = await fetch(`${running.url}/v1/queue/tokens`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: 1 }),
+        headers: await bearer(1),
       });
       expect(queue.status).toBe(503);
       expect(queue.headers.get('content-type')).toBe('application/problem+json');
@@ -417,7 +417,7 @@ describe('the seat map when Redis dies', () => {
       await waitFor(
         async () => {
           statuses.push((await seats()).status);
-          const text = await (await fetch(`${running.url}/metrics`)).text();
+          const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
           return /booking_seatmap_cache_requests_total\{layer="redis",result="hit"\} [1-9]/.test(text);
         },
         10_000,

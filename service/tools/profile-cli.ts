@@ -124,10 +124,12 @@ async function setSeatMapIndex(db: Knex, wanted: boolean): Promise<void> {
 }
 
 /** The service on a free port, through the harness: stopped by `processes.stopAll()`. */
-async function startService(env: Record<string, string>): Promise<{ url: string }> {
-  const port = await freePort();
-  await processes.start(serviceProcess({ ...env, PORT: String(port), WORKERS: '0' }));
-  return { url: `http://127.0.0.1:${port}` };
+async function startService(env: Record<string, string>): Promise<{ url: string; adminUrl: string }> {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  await processes.start(
+    serviceProcess({ ...env, PORT: String(port), ADMIN_PORT: String(adminPort), WORKERS: '0' }),
+  );
+  return { url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
 const { databaseUrl, redisUrl } = sharedServices();
@@ -161,7 +163,7 @@ try {
     ],
   });
   await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
-  const response = await fetch(`${service.url}/admin/profile?seconds=${seconds}`, {
+  const response = await fetch(`${service.adminUrl}/admin/profile?seconds=${seconds}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
   });

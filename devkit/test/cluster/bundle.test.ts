@@ -246,7 +246,7 @@ describe('the bundle in the local cluster', () => {
     const delivered = async () => {
       let total = 0;
       for (const pod of controllers) {
-        const text = await (await fetch(`http://${pod.status.podIP}:8080/metrics`)).text();
+        const text = await (await fetch(`http://${pod.status.podIP}:9464/metrics`)).text();
         for (const m of text.matchAll(/^alertscaler_webhook_requests_total\{[^}]*\} (\d+)/gm))
           total += Number(m[1]);
       }

@@ -15,17 +15,9 @@ export const concertListSchema = z.object({
 });
 
 export const concertListQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, 'must be an integer')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .default(20),
-  after: z
-    .string()
-    .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a non-negative integer')
-    .transform(Number)
-    .default(0),
+  // Coerced numbers, so the published schema states the range validation enforces (an integer 1..100).
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
 });
 
 export const timeslotListSchema = z.object({

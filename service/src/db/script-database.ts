@@ -18,7 +18,7 @@ export function openScriptDatabase(
     serviceLogger('info', { component }).fatal(`invalid configuration: DATABASE_URL: required to ${purpose}`);
     process.exit(1);
   }
-  const config = loadConfig();
+  const config = loadConfig(process.env, { serves: false });
   const logger = serviceLogger(config.LOG_LEVEL, { component });
   const db = createDatabase({
     url: config.DATABASE_URL!,

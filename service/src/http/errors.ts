@@ -18,9 +18,7 @@ export function problemErrors(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new ProblemError(404, 'not-found', 'Not Found', `no route for ${ctx.method} ${ctx.path}`);
-      }
+      if (ctx.body === undefined) refuseUnrouted(ctx);
     } catch (error) {
       answerWithProblem(ctx, error, logger);
     }
@@ -48,8 +46,30 @@ export function answerWithProblem(ctx: Context, error: unknown, logger: Logger):
     problem = new ProblemError(500, 'internal', 'Internal Server Error', 'the error was logged');
   }
   ctx.status = problem.status;
+  ctx.set(problem.headers);
   ctx.type = PROBLEM_JSON;
   ctx.body = problem.toBody(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
+}
+
+/**
+ * The router's bare 404, 405 and 501 as problems. A method it does not implement (TRACE, PROPFIND, ...) is
+ * a 405 naming the methods the path has, as RFC 9110 allows: a client's mistake stays a 4xx, never a 5xx
+ * that the burn-rate alerts would page for.
+ */
+function refuseUnrouted(ctx: Context): void {
+  if (ctx.status !== 404 && ctx.status !== 405 && ctx.status !== 501) return;
+  const allow = ctx.response.get('Allow');
+  if (ctx.status === 404 || !allow) {
+    throw new ProblemError(404, 'not-found', 'Not Found', `no route for ${ctx.method} ${ctx.path}`);
+  }
+  throw new ProblemError(
+    405,
+    'method-not-allowed',
+    'Method Not Allowed',
+    `${ctx.path} answers ${allow}`,
+    {},
+    { Allow: allow },
+  );
 }
 
 function httpTitle(status: number): string {

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { RequestDuration } from './metrics.js';
 import type { Logger } from '@concert-booking/lib';
 import type { Lifecycle } from '../health/routes.js';
+import type { Principal } from '../auth/authenticate.js';
 import { answerWithProblem } from './errors.js';
 import { beginRequest, logAccess } from './request-context.js';
 import { parseInput, type RouteSpec } from './routes.js';
@@ -32,8 +33,15 @@ function pathMatcher(template: string): { pattern: RegExp; names: string[] } {
  * Only for public reads: it runs before any middleware that guards the others.
  */
 export function hotRoute(spec: RouteSpec, deps: HotRouteDependencies): Middleware {
-  if (spec.method !== 'get' || spec.body || spec.query || spec.headers) {
-    throw new Error(`hot route ${spec.operationId}: only a GET validated by its path parameters`);
+  if (
+    spec.method !== 'get' ||
+    spec.body ||
+    spec.query ||
+    spec.headers ||
+    spec.authenticated ||
+    spec.rateLimit
+  ) {
+    throw new Error(`hot route ${spec.operationId}: only a public GET validated by its path parameters`);
   }
   const { pattern, names } = pathMatcher(spec.path);
   const accessLog = deps.logger.isLevelEnabled('debug');
@@ -58,7 +66,14 @@ export function hotRoute(spec: RouteSpec, deps: HotRouteDependencies): Middlewar
       const raw: Record<string, string> = {};
       for (let i = 0; i < names.length; i++) raw[names[i]!] = match[i + 1]!;
       const params = parseInput(spec.params, raw, 'path');
-      await spec.handler(ctx, { params, query: undefined, body: undefined, headers: undefined });
+      // Public: no principal (the spec may not ask for one).
+      await spec.handler(ctx, {
+        params,
+        query: undefined,
+        body: undefined,
+        headers: undefined,
+        principal: undefined as unknown as Principal,
+      });
     } catch (error) {
       answerWithProblem(ctx, error, deps.logger);
     }

@@ -18,6 +18,8 @@ export class ProblemError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Response headers the problem needs (Allow, Retry-After, WWW-Authenticate). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? title);
   }
@@ -41,3 +43,15 @@ export const conflict = (slug: string, detail: string) => new ProblemError(409, 
 export const unauthorized = (slug: string, detail: string) =>
   new ProblemError(401, slug, 'Unauthorized', detail);
 export const forbidden = (slug: string, detail: string) => new ProblemError(403, slug, 'Forbidden', detail);
+/** A rate limit or cap: 429 with the seconds to wait in Retry-After. */
+export const tooManyRequests = (slug: string, detail: string, retryAfterSeconds: number) =>
+  new ProblemError(
+    429,
+    slug,
+    'Too Many Requests',
+    detail,
+    { retryAfterSeconds },
+    {
+      'Retry-After': String(retryAfterSeconds),
+    },
+  );

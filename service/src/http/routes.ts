@@ -3,6 +3,8 @@ import type Router from '@koa/router';
 import { z, type ZodType } from 'zod';
 import { readJsonBody } from './body.js';
 import { badRequest } from './problem.js';
+import type { Authenticator, Principal } from '../auth/authenticate.js';
+import type { LimitedAction, RateLimits } from './rate-limits.js';
 
 /**
  * A route is declared once: its validation schemas drive both the request checks and the
@@ -18,13 +20,22 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown, H = unknown> {
   query?: ZodType<Q>;
   body?: ZodType<B>;
   headers?: ZodType<H>;
+  /** Needs a user's bearer JWT: the handler gets its principal (401 without one). */
+  authenticated?: boolean;
+  /** Spends the caller's budget for this action (429 once spent); needs `authenticated`. */
+  rateLimit?: LimitedAction;
+  /** The answers particular to this route; those of authentication, limits and bodies are added. */
   responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
   /**
    * Answered ahead of the middleware chain (http/hot-route.ts) as well as by the router: for a public GET
-   * that an onsale's herd hits, since nothing that guards the other routes runs before it.
+   * that an onsale's herd hits, since nothing that guards the other routes runs before it (never with
+   * `authenticated` or `rateLimit`).
    */
   hot?: boolean;
-  handler: (ctx: Context, input: { params: P; query: Q; body: B; headers: H }) => Promise<void> | void;
+  handler: (
+    ctx: Context,
+    input: { params: P; query: Q; body: B; headers: H; principal: Principal },
+  ) => Promise<void> | void;
 }
 
 /** Keeps the generic types of each route while collecting them in one list. */
@@ -34,6 +45,8 @@ export function route<P, Q, B, H>(spec: RouteSpec<P, Q, B, H>): RouteSpec {
 
 export interface MountOptions {
   bodyLimit: number;
+  authenticator: Authenticator;
+  limits: RateLimits;
 }
 
 /** Validates one part of a request; a failure is a 400 naming where. */
@@ -51,12 +64,17 @@ export function parseInput<T>(schema: ZodType<T> | undefined, value: unknown, wh
 export function mountRoutes(router: Router, specs: RouteSpec[], options: MountOptions): void {
   for (const spec of specs) {
     router[spec.method](spec.operationId, spec.path, async (ctx) => {
+      // Who asks comes first: an anonymous or over-budget caller learns nothing about the input's validity.
+      const principal = spec.authenticated
+        ? await options.authenticator.authenticate(ctx.get('authorization') || undefined)
+        : (undefined as unknown as Principal);
+      if (spec.rateLimit) await options.limits.consume(ctx, spec.rateLimit, principal.userId);
       const params = parseInput(spec.params, ctx.params, 'path');
       const query = parseInput(spec.query, ctx.query, 'query');
       const headers = parseInput(spec.headers, ctx.headers, 'header');
       const rawBody = spec.body ? await readJsonBody(ctx, options.bodyLimit) : undefined;
       const body = parseInput(spec.body, rawBody, 'body');
-      await spec.handler(ctx, { params, query, body, headers });
+      await spec.handler(ctx, { params, query, body, headers, principal });
     });
   }
 }
@@ -95,13 +113,37 @@ function parametersOf(schema: ZodType | undefined, location: 'path' | 'query' | 
   }));
 }
 
+/** What every route of a kind can answer, whatever its handler does. */
+function commonResponses(spec: RouteSpec): RouteSpec['responses'] {
+  const responses: RouteSpec['responses'] = {};
+  if (spec.params ?? spec.query ?? spec.body ?? spec.headers) {
+    responses[400] = { description: 'Malformed input (`errors` lists each problem)' };
+  }
+  if (spec.authenticated) {
+    responses[401] = { description: 'Bearer token missing, expired, or not from the configured issuer' };
+  }
+  if (spec.body) {
+    responses[413] = { description: 'Body larger than the limit' };
+    responses[415] = { description: 'Body not application/json' };
+  }
+  if (spec.rateLimit) {
+    responses[429] = { description: 'Rate limit spent for this user or address (Retry-After says when)' };
+  }
+  responses[503] = {
+    description: 'A dependency (database, Redis, identity keys) is unavailable or saturated',
+  };
+  return responses;
+}
+
 /** The OpenAPI 3.1 document of a set of routes. */
 export function openApiDocument(specs: RouteSpec[], info: { title: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of specs) {
     const path = spec.path.replace(/:(\w+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
-    for (const [status, response] of Object.entries(spec.responses)) {
+    const all = { ...commonResponses(spec), ...spec.responses };
+    for (const status of Object.keys(all).sort()) {
+      const response = all[Number(status)]!;
       const contentType =
         response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
       const schema = response.schema
@@ -119,6 +161,7 @@ export function openApiDocument(specs: RouteSpec[], info: { title: string; versi
       operationId: spec.operationId,
       summary: spec.summary,
       tags: spec.tags,
+      ...(spec.authenticated ? { security: [{ bearer: [] }] } : {}),
       parameters: [
         ...parametersOf(spec.params, 'path'),
         ...parametersOf(spec.query, 'query'),
@@ -135,7 +178,12 @@ export function openApiDocument(specs: RouteSpec[], info: { title: string; versi
       responses,
     };
   }
-  return { openapi: '3.1.0', info, paths };
+  return {
+    openapi: '3.1.0',
+    info,
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+  };
 }
 
 /** Path ids: positive integers written in decimal, within bigint range and JS-safe. */

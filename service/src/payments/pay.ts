@@ -6,7 +6,8 @@ import { balanceOf, debitBalance, recordLedger } from '../wallet/queries.js';
 /** Why a payment was refused: each a problem, whose slug is also the metric's result label. */
 const refusals = {
   unknown: (id: number) => notFound(`reservation ${id} does not exist`),
-  foreign: () => conflict('reservation-foreign', 'the reservation belongs to another user'),
+  // Someone else's reservation reads as unknown: its id reveals nothing.
+  foreign: (id: number) => notFound(`reservation ${id} does not exist`),
   paid: () => conflict('reservation-already-paid', 'the reservation is already paid'),
   lapsed: () => conflict('hold-expired', 'the hold lapsed or was cancelled: hold the seat again'),
   insufficient: (price: number, balance: number) =>
@@ -41,7 +42,7 @@ export async function payReservation(
 ): Promise<{ payment: Payment; timeslotId: number }> {
   const reservation = await lockReservation(trx, reservationId);
   if (!reservation) throw refusals.unknown(reservationId);
-  if (reservation.userId !== userId) throw refusals.foreign();
+  if (reservation.userId !== userId) throw refusals.foreign(reservationId);
   if (reservation.status === 'CONFIRMED') throw refusals.paid();
   if (reservation.status !== 'HELD') throw refusals.lapsed();
   const balance = await debitBalance(trx, userId, reservation.price);

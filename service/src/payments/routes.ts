@@ -45,22 +45,23 @@ export function paymentRoutes({
       operationId: 'payReservation',
       summary: 'Pay a held reservation from the wallet: debit, confirm the seat, record the payment',
       tags: ['payments'],
+      authenticated: true,
+      rateLimit: 'payment',
       headers: queueTokenHeaders.extend({ 'idempotency-key': idempotencyKeyHeader }),
       body: z.object({ reservationId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).strict(),
       responses: {
         201: { description: 'Paid; the queue token is used up', schema: paymentSchema },
-        400: { description: 'Malformed body' },
         ...tokenProblems,
         402: { description: 'The balance does not cover the seat' },
-        404: { description: 'No such reservation' },
+        404: { description: 'No such reservation of this user' },
         409: {
-          description: 'Hold lapsed, someone else’s, already paid, or the same Idempotency-Key still running',
+          description: 'Hold lapsed, already paid, or the same Idempotency-Key still running',
         },
         422: { description: 'The Idempotency-Key was used with another body' },
       },
-      handler: async (ctx, { headers, body }) => {
-        // A replay needs only the caller's identity: the token is used up by the first success.
-        const claims = room.identify(headers['queue-token']);
+      handler: async (ctx, { headers, body, principal }) => {
+        // A replay needs only the caller's own queue token, even used up: the first success used it up.
+        const claims = room.identify(headers['queue-token'], principal.userId);
         const { reservationId } = body;
         let timeslotId: number | undefined;
         try {
@@ -71,7 +72,7 @@ export function paymentRoutes({
               key: headers['idempotency-key'],
               request: body,
               ttlSeconds: idempotencyTtlSeconds,
-              authorize: () => room.requireActive(headers['queue-token']),
+              authorize: () => room.requireActive(headers['queue-token'], principal.userId),
             },
             (markDone) =>
               db.transaction(async (trx) => {

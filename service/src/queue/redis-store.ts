@@ -8,11 +8,24 @@ const ACTIVE_PREFIX = 'queue:active:';
 const activeKey = (tokenId: string) => `${ACTIVE_PREFIX}${tokenId}`;
 const roundKey = (round: number) => `queue:round:${round}`;
 
-/** Takes a ticket number and joins the queue in one step, so queue order is arrival order. */
-const ENQUEUE = `
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
-return seq`;
+const userKey = (userId: number) => `queue:user:${userId}`;
+/** How long a user's token is remembered: longer than any wait, and the key goes once nobody asks. */
+const USER_TOKEN_TTL_MS = 24 * 3600_000;
+
+/**
+ * Keeps the user's live token (waiting or active) if there is one; otherwise takes a ticket number and
+ * joins the queue, in one step, so queue order is arrival order and a user never holds two places.
+ */
+const JOIN = `
+local current = redis.call('HMGET', KEYS[1], 'token', 'id')
+if current[1] and current[1] ~= ARGV[5] and (redis.call('ZSCORE', KEYS[2], current[2]) or redis.call('EXISTS', ARGV[4] .. current[2]) == 1) then
+  return {current[1], 0}
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+redis.call('HSET', KEYS[1], 'token', ARGV[2], 'id', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {ARGV[2], 1}`;
 
 /** Moves the head of the queue to active in one step: a token is never in neither place. */
 const ACTIVATE = `
@@ -31,8 +44,25 @@ return #popped / 2`;
 export class RedisQueueStore implements QueueStore {
   constructor(private readonly redis: Redis) {}
 
-  async enqueue(tokenId: string): Promise<void> {
-    await this.redis.eval(ENQUEUE, 2, WAITING, SEQUENCE, tokenId);
+  async join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing = '',
+  ): Promise<{ token: string; created: boolean }> {
+    const [live, created] = (await this.redis.eval(
+      JOIN,
+      3,
+      userKey(userId),
+      WAITING,
+      SEQUENCE,
+      tokenId,
+      token,
+      USER_TOKEN_TTL_MS,
+      ACTIVE_PREFIX,
+      replacing,
+    )) as [string, number];
+    return { token: live, created: created === 1 };
   }
 
   /**

@@ -2,8 +2,6 @@ import { z } from 'zod';
 import { route, type RouteSpec } from '../http/routes.js';
 import type { WaitingRoom } from './waiting-room.js';
 
-export const userIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
 /** The Queue-Token header, shared by every route that needs a token. */
 export const queueTokenHeaders = z.object({ 'queue-token': z.string().max(2048).optional() });
 
@@ -13,9 +11,14 @@ export const queueStatusSchema = z.union([
 ]);
 
 export const tokenProblems = {
-  401: { description: 'Token missing, forged, used up or expired (type says which)' },
-  403: { description: 'Token still waiting in the queue' },
+  401: {
+    description:
+      'Bearer token not accepted, or queue token missing, forged, used up or expired (type says which)',
+  },
+  403: { description: 'Queue token issued to another user, or still waiting in the queue' },
 };
+
+const issuedSchema = z.object({ token: z.string(), status: queueStatusSchema });
 
 export function queueRoutes(room: WaitingRoom): RouteSpec[] {
   return [
@@ -23,19 +26,21 @@ export function queueRoutes(room: WaitingRoom): RouteSpec[] {
       method: 'post',
       path: '/v1/queue/tokens',
       operationId: 'issueQueueToken',
-      summary: 'Join the waiting room: a signed token and its place in the queue',
+      summary: 'Join the waiting room as the bearer token’s user: a signed token and its place in the queue',
       tags: ['queue'],
-      body: z.object({ userId: userIdSchema }).strict(),
+      authenticated: true,
+      rateLimit: 'queue-token',
       responses: {
-        201: {
-          description: 'The token (send it as Queue-Token) and its status',
-          schema: z.object({ token: z.string(), status: queueStatusSchema }),
+        200: {
+          description: 'The user’s live token, unchanged (one place in the queue per user)',
+          schema: issuedSchema,
         },
-        400: { description: 'Malformed body' },
+        201: { description: 'A new token (send it as Queue-Token) and its status', schema: issuedSchema },
       },
-      handler: async (ctx, { body }) => {
-        ctx.status = 201;
-        ctx.body = await room.issue(body.userId);
+      handler: async (ctx, { principal }) => {
+        const { created, ...issued } = await room.issue(principal.userId);
+        ctx.status = created ? 201 : 200;
+        ctx.body = issued;
       },
     }),
     route({
@@ -44,10 +49,11 @@ export function queueRoutes(room: WaitingRoom): RouteSpec[] {
       operationId: 'queueStatus',
       summary: 'WAITING with position and estimated wait, or ACTIVE',
       tags: ['queue'],
+      authenticated: true,
       headers: queueTokenHeaders,
       responses: { 200: { description: 'The token status', schema: queueStatusSchema }, ...tokenProblems },
-      handler: async (ctx, { headers }) => {
-        ctx.body = await room.status(headers['queue-token']);
+      handler: async (ctx, { headers, principal }) => {
+        ctx.body = await room.status(headers['queue-token'], principal.userId);
       },
     }),
   ];

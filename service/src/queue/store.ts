@@ -7,7 +7,17 @@ export type TokenState =
 
 /** The waiting room's shared state: Redis across replicas, or in-process for a single one. */
 export interface QueueStore {
-  enqueue(tokenId: string): Promise<void>;
+  /**
+   * Queues `tokenId` as `userId`'s token unless the user already has a live one (waiting or active): one
+   * place per user, so a user joining again keeps theirs. Returns the user's live token, this one if new.
+   * `replacing`: a token of the user to replace even if live (one signed with a retired secret).
+   */
+  join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing?: string,
+  ): Promise<{ token: string; created: boolean }>;
   state(tokenId: string, nowMs: number): Promise<TokenState>;
   /**
    * Runs admission round `round` unless a replica already did: `slots(active, waiting)` says
@@ -30,11 +40,24 @@ export class MemoryQueueStore implements QueueStore {
   /** Insertion order is queue order; tokens leave only from the head, so position = seq - head seq + 1. */
   private readonly waiting = new Map<string, number>();
   private readonly active = new Map<string, number>();
+  private readonly byUser = new Map<number, { tokenId: string; token: string }>();
   private nextSeq = 0;
   private lastRound = -1;
 
-  async enqueue(tokenId: string): Promise<void> {
+  async join(
+    userId: number,
+    tokenId: string,
+    token: string,
+    replacing?: string,
+  ): Promise<{ token: string; created: boolean }> {
+    const current = this.byUser.get(userId);
+    const live = current && (this.waiting.has(current.tokenId) || this.active.has(current.tokenId));
+    if (live && current.token !== replacing) {
+      return { token: current.token, created: false };
+    }
     this.waiting.set(tokenId, this.nextSeq++);
+    this.byUser.set(userId, { tokenId, token });
+    return { token, created: true };
   }
 
   async state(tokenId: string, nowMs: number): Promise<TokenState> {

@@ -85,29 +85,43 @@ export class WaitingRoom {
     }
   }
 
-  async issue(userId: number): Promise<{ token: string; status: QueueStatus }> {
-    const { token, claims } = issueToken(this.options.secret, userId, this.now());
-    await this.options.store.enqueue(claims.jti).catch(unavailable);
-    return { token, status: await this.statusOf(claims) };
+  /** The user's place in the queue: a new token, or the live one they already have (`created` false). */
+  async issue(userId: number): Promise<{ token: string; status: QueueStatus; created: boolean }> {
+    const { store, secret } = this.options;
+    const { token, claims } = issueToken(secret, userId, this.now());
+    let joined = await store.join(userId, claims.jti, token).catch(unavailable);
+    let live = joined.created ? claims : verifyToken(secret, joined.token);
+    if (!live) {
+      // The user's place was signed with a secret since replaced: its holder could not use it, so it goes.
+      joined = await store.join(userId, claims.jti, token, joined.token).catch(unavailable);
+      live = joined.created ? claims : verifyToken(secret, joined.token);
+      if (!live) throw unavailable(new Error('the queue keeps a token this replica cannot verify'));
+    }
+    return { token: joined.token, status: await this.statusOf(live), created: joined.created };
   }
 
-  /** The caller's identity from a genuine token, whatever its state (401 when forged or missing). */
-  identify(header: string | undefined): QueueToken {
+  /**
+   * The claims of a genuine token of `userId`, whatever its state: 401 when forged or missing, 403 when
+   * issued to someone else (a token is no bearer instrument: it works only with its user's credential).
+   */
+  identify(header: string | undefined, userId: number): QueueToken {
     if (!header)
       throw unauthorized('queue-token-missing', 'send the waiting-room token in the Queue-Token header');
     const claims = verifyToken(this.options.secret, header);
     if (!claims)
       throw unauthorized('queue-token-invalid', 'the waiting-room token is forged, altered or malformed');
+    if (claims.sub !== userId)
+      throw forbidden('queue-token-foreign', 'the waiting-room token was issued to another user');
     return claims;
   }
 
-  async status(header: string | undefined): Promise<QueueStatus> {
-    return this.statusOf(this.identify(header));
+  async status(header: string | undefined, userId: number): Promise<QueueStatus> {
+    return this.statusOf(this.identify(header, userId));
   }
 
-  /** The claims of an ACTIVE token: 403 while it waits, 401 once used up or expired. */
-  async requireActive(header: string | undefined): Promise<QueueToken> {
-    const claims = this.identify(header);
+  /** The claims of the user's ACTIVE token: 403 while it waits, 401 once used up or expired. */
+  async requireActive(header: string | undefined, userId: number): Promise<QueueToken> {
+    const claims = this.identify(header, userId);
     const status = await this.statusOf(claims);
     if (status.state === 'WAITING') {
       throw forbidden(

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { cancelHold } from './cancel.js';
 
 export interface Reservation {
   id: number;
@@ -68,6 +69,28 @@ export async function holdSeat(
     .options({ name: 'hold-seat' });
   const row = rows[0];
   return row ? { reservation: toReservation(row), replacedLapsedHold: Number(row.lapsed) > 0 } : null;
+}
+
+/**
+ * holdSeat, unless it leaves `userId` with more than `maxLiveHolds` live holds: then the new hold is cancelled
+ * again and the answer is 'limit'. Counting after the hold committed keeps the common path one statement plus
+ * a count, and is race-free: of concurrent holds past the cap, each sees the others that committed before its
+ * count, so at most the cap survive (concurrent ones may all be refused).
+ */
+export async function holdWithinLimit(
+  db: Knex,
+  hold: { seatId: number; timeslotId: number; userId: number; ttlSeconds: number },
+  maxLiveHolds: number,
+): Promise<Awaited<ReturnType<typeof holdSeat>> | 'limit'> {
+  const held = await holdSeat(db, hold);
+  if (!held) return null;
+  const [{ live }] = (await db('reservations')
+    .where({ user_id: hold.userId, status: 'HELD' })
+    .andWhere('expires_at', '>', db.fn.now())
+    .count({ live: '*' })) as [{ live: string }];
+  if (Number(live) <= maxLiveHolds) return held;
+  await db.transaction((trx) => cancelHold(trx, held.reservation.id));
+  return 'limit';
 }
 
 export async function seatExists(db: Knex, timeslotId: number, seatId: number): Promise<boolean> {

@@ -1,14 +1,14 @@
 import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { conflict, notFound } from '../http/problem.js';
+import { conflict, notFound, tooManyRequests } from '../http/problem.js';
 import { idParam, route, type RouteSpec } from '../http/routes.js';
 import type { SeatMapCache } from '../catalog/seat-map-cache.js';
 import type { WaitingRoom } from '../queue/waiting-room.js';
 import { queueTokenHeaders, tokenProblems } from '../queue/routes.js';
 import type { SweepTask } from './sweeper.js';
 import { cancelHold } from './cancel.js';
-import { findReservation, holdSeat, seatExists, sweepLapsedHolds } from './queries.js';
+import { findReservation, holdWithinLimit, seatExists, sweepLapsedHolds } from './queries.js';
 import { SERVICE_METRICS } from '../metrics.js';
 
 export type HoldCounter = Counter<'result'>;
@@ -40,6 +40,7 @@ export interface ReservationDeps {
   seatMaps: SeatMapCache;
   holds: HoldCounter;
   holdTtlSeconds: number;
+  maxLiveHoldsPerUser: number;
 }
 
 export function reservationRoutes({
@@ -48,12 +49,12 @@ export function reservationRoutes({
   seatMaps,
   holds,
   holdTtlSeconds,
+  maxLiveHoldsPerUser,
 }: ReservationDeps): RouteSpec[] {
   /** The caller's own reservation; someone else's reads as unknown. */
-  const ownReservation = async (header: string | undefined, reservationId: number) => {
-    const claims = room.identify(header);
+  const ownReservation = async (userId: number, reservationId: number) => {
     const reservation = await findReservation(db, reservationId);
-    if (!reservation || reservation.userId !== claims.sub)
+    if (!reservation || reservation.userId !== userId)
       throw notFound(`reservation ${reservationId} does not exist`);
     return reservation;
   };
@@ -63,25 +64,41 @@ export function reservationRoutes({
       method: 'post',
       path: '/v1/reservations',
       operationId: 'holdSeat',
-      summary: 'Hold a seat for the token’s user until expiresAt (needs an ACTIVE Queue-Token)',
+      summary: 'Hold a seat for the user until expiresAt (needs the user’s ACTIVE Queue-Token)',
       tags: ['reservations'],
+      authenticated: true,
+      rateLimit: 'hold',
       headers: queueTokenHeaders,
       body: z.object({ timeslotId: positiveId, seatId: positiveId }).strict(),
       responses: {
         201: { description: 'Held', schema: reservationSchema },
-        400: { description: 'Malformed body' },
         ...tokenProblems,
         404: { description: 'No such seat in that timeslot' },
         409: { description: 'The seat is held or sold' },
+        429: { description: 'Rate limit spent, or the user already has the most live holds allowed' },
       },
-      handler: async (ctx, { headers, body }) => {
-        const claims = await room.requireActive(headers['queue-token']);
+      handler: async (ctx, { headers, body, principal }) => {
+        const { userId } = principal;
+        await room.requireActive(headers['queue-token'], userId);
         let held;
         try {
-          held = await holdSeat(db, { ...body, userId: claims.sub, ttlSeconds: holdTtlSeconds });
+          held = await holdWithinLimit(
+            db,
+            { ...body, userId, ttlSeconds: holdTtlSeconds },
+            maxLiveHoldsPerUser,
+          );
         } catch (error) {
           // The partial unique index caught what the conditional update let through.
           if (!isUniqueViolation(error)) throw error;
+        }
+        if (held === 'limit') {
+          holds.inc({ result: 'limited' });
+          await seatMaps.invalidate(body.timeslotId); // the seat was held for a moment
+          throw tooManyRequests(
+            'hold-limit',
+            `at most ${maxLiveHoldsPerUser} live holds per user: pay or cancel one first`,
+            holdTtlSeconds,
+          );
         }
         if (!held) {
           if (!(await seatExists(db, body.timeslotId, body.seatId))) {
@@ -102,18 +119,16 @@ export function reservationRoutes({
       method: 'get',
       path: '/v1/reservations/:reservationId',
       operationId: 'getReservation',
-      summary: 'One of the token user’s reservations (any genuine token, even used up)',
+      summary: 'One of the user’s reservations',
       tags: ['reservations'],
+      authenticated: true,
       params: reservationParams,
-      headers: queueTokenHeaders,
       responses: {
         200: { description: 'The reservation', schema: reservationSchema },
-        400: { description: 'Malformed id' },
-        401: tokenProblems[401],
         404: { description: 'No such reservation of this user' },
       },
-      handler: async (ctx, { params, headers }) => {
-        ctx.body = await ownReservation(headers['queue-token'], params.reservationId);
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await ownReservation(principal.userId, params.reservationId);
       },
     }),
     route({
@@ -122,17 +137,15 @@ export function reservationRoutes({
       operationId: 'cancelReservation',
       summary: 'Cancel a hold and free its seat (cancelling again is a no-op)',
       tags: ['reservations'],
+      authenticated: true,
       params: reservationParams,
-      headers: queueTokenHeaders,
       responses: {
         204: { description: 'Cancelled' },
-        400: { description: 'Malformed id' },
-        401: tokenProblems[401],
         404: { description: 'No such reservation of this user' },
         409: { description: 'Already paid, or the hold lapsed' },
       },
-      handler: async (ctx, { params, headers }) => {
-        const { timeslotId } = await ownReservation(headers['queue-token'], params.reservationId);
+      handler: async (ctx, { params, principal }) => {
+        const { timeslotId } = await ownReservation(principal.userId, params.reservationId);
         const released = await db.transaction((trx) => cancelHold(trx, params.reservationId));
         if (released) await seatMaps.invalidate(timeslotId);
         ctx.status = 204;

@@ -49,3 +49,12 @@ export async function debitBalance(
     .returning('balance');
   return wallet ? Number(wallet.balance) : null;
 }
+
+/** The user's top-ups since the start of the UTC day (their CHARGE ledger rows). */
+export async function chargedToday(trx: Knex.Transaction, userId: number): Promise<number> {
+  const [{ total }] = (await trx('wallet_ledger')
+    .where({ user_id: userId, kind: 'CHARGE' })
+    .andWhere('created_at', '>=', trx.raw(`date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'`))
+    .sum({ total: 'amount' })) as [{ total: string | null }];
+  return Number(total ?? 0);
+}
