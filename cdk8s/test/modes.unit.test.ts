@@ -85,6 +85,9 @@ describe('where the service finds its database and cache', () => {
       REDIS_URL_FILE: 'rediss://:pw@cache.example.com:6380',
       QUEUE_TOKEN_SECRET_FILE: 'x'.repeat(48),
       ADMIN_TOKEN_FILE: 'admin',
+      AUTH_ISSUER_FILE: 'https://idp.example',
+      AUTH_AUDIENCE_FILE: 'concert-booking',
+      AUTH_JWKS_URL_FILE: 'https://idp.example/.well-known/jwks.json',
     };
     const env: Record<string, string> = { ...data };
     for (const [variable, content] of Object.entries(files)) {
