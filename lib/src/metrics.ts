@@ -16,6 +16,16 @@ export const METRICS = {
   scalerMaxReplicas: 'alertscaler_max_replicas',
   scalerMinReplicas: 'alertscaler_min_replicas',
   scaleOperations: 'alertscaler_scale_operations_total',
+  workers: 'booking_workers',
+  queueAdmissionRate: 'booking_queue_admission_rate',
+} as const;
+
+/** Recording rules a program other than Prometheus reads (the waiting room's admission, the dashboard, the drill). */
+export const RECORDINGS = {
+  /** By namespace and `quantile` (0.5, 0.9, 0.99). */
+  latencyQuantile: `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile`,
+  /** Replicas (or local workers) serving requests, by namespace: the waiting room's ready capacity. */
+  readyReplicas: 'namespace:booking_ready_replicas:count',
 } as const;
 
 /**

@@ -56,8 +56,14 @@ export const SERVICE_METRICS = {
   dbPoolSize: { name: METRICS.dbPoolSize, help: 'Open connections in the Postgres pool' },
   dbPoolInUse: { name: METRICS.dbPoolInUse, help: 'Pool connections lent to queries' },
   dbPoolWaiting: { name: METRICS.dbPoolWaiting, help: 'Queries waiting for a pool connection' },
+  queueAdmissionRate: {
+    name: METRICS.queueAdmissionRate,
+    help: 'Admissions per round the waiting room runs at now (fixed, or following the ready capacity)',
+    // Cluster mode: every worker computes the same rate from the same signals.
+    aggregator: 'max' as const,
+  },
   workers: {
-    name: 'booking_workers',
+    name: METRICS.workers,
     help: 'Worker processes of the local cluster mode',
     labelNames: ['state'] as const,
   },

@@ -28,6 +28,14 @@ describe('configuration', () => {
     [{ QUEUE_TOKEN_SECRET: 'short' }, 'QUEUE_TOKEN_SECRET'],
     [{ ADMIN_TOKEN_FILE: '/nonexistent/token' }, 'ADMIN_TOKEN_FILE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ QUEUE_ADMISSION: 'adaptive' }, 'QUEUE_ADMISSION'],
+    [{ QUEUE_ADMISSION: 'capacity' }, 'QUEUE_ADMISSION_PROMETHEUS_URL'],
+    [{ QUEUE_ADMISSION_PROMETHEUS_URL: 'file:///etc/passwd' }, 'QUEUE_ADMISSION_PROMETHEUS_URL'],
+    [
+      { QUEUE_ADMIT_MIN_PER_INTERVAL: '50', QUEUE_ADMIT_MAX_PER_INTERVAL: '10' },
+      'QUEUE_ADMIT_MIN_PER_INTERVAL',
+    ],
+    [{ QUEUE_ADMISSION_P90_BUDGET_SECONDS: '0' }, 'QUEUE_ADMISSION_P90_BUDGET_SECONDS'],
   ])('%p is refused, naming %s', (env, variable) => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...env })).toThrow(
       new RegExp(`^invalid configuration: ${variable}: `),

@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
+import type { AdmissionRate } from './adaptive-rate.js';
 import type { QueueStore } from './store.js';
 import { issueToken, verifyToken, type QueueToken } from './tokens.js';
 import { SERVICE_METRICS } from '../metrics.js';
@@ -14,6 +15,8 @@ export interface WaitingRoomOptions {
   store: QueueStore;
   secret: string;
   policy: AdmissionPolicy;
+  /** The admissions per round now (it overrides `policy.perInterval`): fixed, or following the capacity. */
+  rate: AdmissionRate;
   activeTtlMs: number;
   registry: Registry;
   logger: Logger;
@@ -65,7 +68,8 @@ export class WaitingRoom {
 
   /** One admission round (the timer calls this; tests may too). */
   async runRound(): Promise<number> {
-    const { store, policy, activeTtlMs, logger } = this.options;
+    const { store, activeTtlMs, logger } = this.options;
+    const policy = this.currentPolicy();
     const now = this.now();
     try {
       const count = await store.admit(
@@ -125,6 +129,11 @@ export class WaitingRoom {
     });
   }
 
+  /** The policy at the current rate: rounds and the waiting users' estimates follow it. */
+  private currentPolicy(): AdmissionPolicy {
+    return { ...this.options.policy, perInterval: this.options.rate.perInterval() };
+  }
+
   private async statusOf(claims: QueueToken): Promise<QueueStatus> {
     const state = await this.options.store.state(claims.jti, this.now()).catch(unavailable);
     switch (state.kind) {
@@ -134,7 +143,7 @@ export class WaitingRoom {
         return {
           state: 'WAITING',
           position: state.position,
-          estimatedWaitSeconds: estimatedWaitSeconds(this.options.policy, state.position),
+          estimatedWaitSeconds: estimatedWaitSeconds(this.currentPolicy(), state.position),
         };
       case 'gone':
         throw unauthorized(
