@@ -7,6 +7,7 @@ import {
   crdManifest,
   GROUP,
   KIND,
+  onSaleCrdManifest,
   PLURAL,
   type AlertScalerSpecInput,
 } from '@concert-booking/controller/api';
@@ -61,22 +62,31 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   },
 ];
 
-/** The CustomResourceDefinition (cluster-scoped: goes into charts/00-crds), derived from the controller's zod schema. */
-export class AlertScalerCrd extends Construct {
-  readonly crd: ApiObject;
+/**
+ * The controller's CustomResourceDefinitions, AlertScaler and OnSale (cluster-scoped: charts/00-crds), each
+ * derived from its zod schema.
+ */
+export class ControllerCrds extends Construct {
+  readonly crds: ApiObject[];
 
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
-    const { apiVersion, kind, metadata, ...rest } = crdManifest() as {
-      apiVersion: string;
-      kind: string;
-      metadata: { name: string };
-    };
-    this.crd = new ApiObject(this, 'crd', {
-      apiVersion,
-      kind,
-      metadata: { ...metadata, labels: appLabels(values, 'alertscaler') },
-      ...rest,
+    const manifests: [string, Record<string, unknown>][] = [
+      ['crd', crdManifest()],
+      ['onsale-crd', onSaleCrdManifest()],
+    ];
+    this.crds = manifests.map(([objectId, manifest]) => {
+      const { apiVersion, kind, metadata, ...rest } = manifest as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+      };
+      return new ApiObject(this, objectId, {
+        apiVersion,
+        kind,
+        metadata: { ...metadata, labels: appLabels(values, 'alertscaler') },
+        ...rest,
+      });
     });
   }
 }

@@ -18,6 +18,8 @@ export const METRICS = {
   scaleOperations: 'alertscaler_scale_operations_total',
   workers: 'booking_workers',
   queueAdmissionRate: 'booking_queue_admission_rate',
+  queueWaiting: 'booking_queue_waiting',
+  queueAdmitted: 'booking_queue_admitted_total',
 } as const;
 
 /** Recording rules a program other than Prometheus reads (the waiting room's admission, the dashboard, the drill). */

@@ -27,12 +27,12 @@ export const SERVICE_METRICS = {
     name: METRICS.seatMapDegraded,
     help: 'Seat maps served from Postgres because the shared cache failed',
   },
-  queueWaiting: { name: 'booking_queue_waiting', help: 'Tokens waiting in the queue' },
+  queueWaiting: { name: METRICS.queueWaiting, help: 'Tokens waiting in the queue' },
   queueActiveTokens: {
     name: 'booking_queue_active_tokens',
     help: 'Tokens admitted and not yet used up or expired',
   },
-  queueAdmitted: { name: 'booking_queue_admitted_total', help: 'Tokens admitted from the queue' },
+  queueAdmitted: { name: METRICS.queueAdmitted, help: 'Tokens admitted from the queue' },
   holds: {
     name: 'booking_holds_total',
     help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',

@@ -1,15 +1,5 @@
-import { ALERTS, RECORDINGS } from '@concert-booking/lib';
-import { z } from 'zod';
+import { ALERTS, RECORDINGS, labelEquals, queryScalar } from '@concert-booking/lib';
 import type { AdmissionSignals } from './capacity-admission.js';
-
-/** The part of a Prometheus instant-query answer read here (https://prometheus.io/docs/prometheus/latest/querying/api/). */
-const vectorAnswer = z.object({
-  status: z.literal('success'),
-  data: z.object({
-    resultType: z.literal('vector'),
-    result: z.array(z.object({ value: z.tuple([z.number(), z.string()]) })),
-  }),
-});
 
 export interface PrometheusSignalsOptions {
   /** Prometheus' base URL, e.g. http://prometheus:9090. */
@@ -21,7 +11,7 @@ export interface PrometheusSignalsOptions {
 
 /** The queries, one per signal: each answers one sample or none. */
 export function signalQueries(namespace: string | undefined): Record<keyof AdmissionSignals, string> {
-  const ns = namespace === undefined ? '' : `namespace=${JSON.stringify(namespace)}`;
+  const ns = namespace === undefined ? '' : labelEquals('namespace', namespace);
   const join = (...matchers: string[]) => `{${matchers.filter(Boolean).join(',')}}`;
   return {
     readyReplicas: `sum(${RECORDINGS.readyReplicas}${join(ns)})`,
@@ -38,15 +28,7 @@ export function prometheusSignals(
   options: PrometheusSignalsOptions,
 ): () => Promise<AdmissionSignals | undefined> {
   const queries = signalQueries(options.namespace);
-  const sample = async (query: string): Promise<number | null> => {
-    const url = new URL('/api/v1/query', options.url);
-    url.searchParams.set('query', query);
-    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs) });
-    if (!response.ok) throw new Error(`Prometheus answered ${response.status} to ${query}`);
-    const [first] = vectorAnswer.parse(await response.json()).data.result;
-    const value = first === undefined ? null : Number(first.value[1]);
-    return value === null || Number.isNaN(value) ? null : value;
-  };
+  const sample = (query: string) => queryScalar(options.url, query, options.timeoutMs);
   return async () => {
     try {
       const [readyReplicas, p90Seconds, firing] = await Promise.all([
