@@ -8,6 +8,7 @@ import {
   GROUP,
   KIND,
   onSaleCrdManifest,
+  ONSALE_PLURAL,
   PLURAL,
   type AlertScalerSpecInput,
 } from '@concert-booking/controller/api';
@@ -50,6 +51,9 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   // reconcile/kube-store.ts: the list+watch cache and fresh reads; status compare-and-swap writes.
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['update'] },
+  // onsale/reconciler.ts: a pass lists the OnSales and writes each one's status at the version read.
+  { apiGroups: [GROUP], resources: [ONSALE_PLURAL], verbs: ['get', 'list'] },
+  { apiGroups: [GROUP], resources: [`${ONSALE_PLURAL}/status`], verbs: ['update'] },
   // reconcile/events.ts.
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // leader.ts: create cannot be limited to a name; reading and renewing can.
@@ -137,6 +141,7 @@ export class AlertScalerController extends Construct {
       LOG_LEVEL: values.service.logLevel,
       WEBHOOK_TOKEN_FILE: `${SECRETS_DIR}/${tokenKey}`,
       ALERTMANAGER_URL: `http://${APPS.alertmanager.name}:${PORTS.alertmanager}`,
+      PROMETHEUS_URL: `http://${APPS.prometheus.name}:${PORTS.prometheus}`,
       LEASE_NAME,
     };
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {

@@ -149,3 +149,35 @@ export class OnSaleReconciler {
     }
   }
 }
+
+/** The leader's periodic OnSale pass; `afterPass` re-reconciles the AlertScalers under the new floors. */
+export class OnSaleLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly sales: OnSaleReconciler,
+    private readonly intervalMs: number,
+    private readonly afterPass: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    const pass = () => {
+      this.running ??= this.sales
+        .reconcileAll()
+        .then(() => this.afterPass())
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'OnSale pass failed; next pass retries'))
+        .finally(() => (this.running = undefined));
+    };
+    pass();
+    this.timer = setInterval(pass, this.intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
