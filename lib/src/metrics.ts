@@ -20,7 +20,19 @@ export const METRICS = {
   queueAdmissionRate: 'booking_queue_admission_rate',
   queueWaiting: 'booking_queue_waiting',
   queueAdmitted: 'booking_queue_admitted_total',
+  queueEtaError: 'booking_queue_eta_error_seconds',
+  queueJumpAttempts: 'booking_queue_jump_attempts_total',
+  oversoldSeats: 'booking_oversold_seats',
+  holdExpiryLag: 'booking_hold_expiry_lag_seconds',
 } as const;
+
+/**
+ * booking_queue_eta_error_seconds: admitted minus promised (positive: later than the waiting user was told).
+ * Symmetric around 0, so the histogram shows early and late alike.
+ */
+export const ETA_ERROR_BUCKETS: readonly number[] = [
+  -300, -60, -30, -10, -5, -2, -1, 0, 1, 2, 5, 10, 30, 60, 300,
+];
 
 /** Recording rules a program other than Prometheus reads (the waiting room's admission, the dashboard, the drill). */
 export const RECORDINGS = {

@@ -6,6 +6,7 @@
 import { admissionGroup } from './rules/admission.js';
 import { controllerGroup } from './rules/controller.js';
 import { httpGroup } from './rules/http.js';
+import { invariantsGroup } from './rules/invariants.js';
 import {
   mergeParams,
   type AlertingRule,
@@ -28,12 +29,21 @@ export { runbookUrl, seconds } from './rules/promql.js';
 //   alertscaler_{desired,current,max,min}_replicas{alertscaler,namespace}, job="alertscaler"
 //   alertscaler_scale_operations_total{direction,result}
 //   booking_workers{state="desired"|"running"|"listening"}        gauge, local mode's cluster primary only
+//   booking_oversold_seats, booking_hold_expiry_lag_seconds       gauges read from Postgres (invariants)
+//   booking_queue_jump_attempts_total                             counter; booking_queue_eta_error_seconds histogram
 
 /** The rule file for the booking service and its AlertScaler. */
 export function bookingRules(overrides: Partial<RuleParams> = {}): RuleFile {
   const p = mergeParams(overrides);
   return {
-    groups: [httpGroup(p), sloGroup(p), saturationGroup(p), controllerGroup(p), admissionGroup(p)],
+    groups: [
+      httpGroup(p),
+      sloGroup(p),
+      saturationGroup(p),
+      controllerGroup(p),
+      admissionGroup(p),
+      invariantsGroup(p),
+    ],
   };
 }
 

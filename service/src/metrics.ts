@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS, METRICS } from '@concert-booking/lib';
+import { ETA_ERROR_BUCKETS, LATENCY_BUCKETS, METRICS } from '@concert-booking/lib';
 
 /**
  * Every metric the service exposes, declared here: name, help, labels (and buckets). The modules that own the
@@ -33,6 +33,26 @@ export const SERVICE_METRICS = {
     help: 'Tokens admitted and not yet used up or expired',
   },
   queueAdmitted: { name: METRICS.queueAdmitted, help: 'Tokens admitted from the queue' },
+  queueEtaError: {
+    name: METRICS.queueEtaError,
+    help: 'When a waiting token was admitted minus when it was told it would be (seconds; positive: late)',
+    buckets: [...ETA_ERROR_BUCKETS],
+  },
+  queueJumpAttempts: {
+    name: METRICS.queueJumpAttempts,
+    help: 'Holds and payments refused because their token was still waiting in the queue',
+  },
+  oversoldSeats: {
+    name: METRICS.oversoldSeats,
+    help: 'Live reservations (held or confirmed) beyond the seats of their timeslot, summed over timeslots: 0 always',
+    // Every replica reads the same database.
+    aggregator: 'max' as const,
+  },
+  holdExpiryLag: {
+    name: METRICS.holdExpiryLag,
+    help: 'How long ago the oldest hold still HELD expired (0: none overdue): the sweeper keeps it near 0',
+    aggregator: 'max' as const,
+  },
   holds: {
     name: 'booking_holds_total',
     help: 'Seat holds: created, conflict (seat not free), expired (lapsed and released)',

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
@@ -30,6 +30,8 @@ export interface WaitingRoomOptions {
 export class WaitingRoom {
   private timer: NodeJS.Timeout | undefined;
   private readonly admitted: Counter;
+  private readonly etaError: Histogram;
+  private readonly jumpAttempts: Counter;
   private readonly now: () => number;
   private roundFailing = false;
 
@@ -55,6 +57,8 @@ export class WaitingRoom {
       ...SERVICE_METRICS.queueAdmitted,
       registers: [registry],
     });
+    this.etaError = new Histogram({ ...SERVICE_METRICS.queueEtaError, registers: [registry] });
+    this.jumpAttempts = new Counter({ ...SERVICE_METRICS.queueJumpAttempts, registers: [registry] });
   }
 
   start(): void {
@@ -72,16 +76,17 @@ export class WaitingRoom {
     const policy = this.currentPolicy();
     const now = this.now();
     try {
-      const count = await store.admit(
+      const { admitted, promisedAt } = await store.admit(
         admissionRound(policy, now),
         policy.intervalMs,
         now,
         activeTtlMs,
         (active, waiting) => admissionSlots(policy, active, waiting),
       );
-      this.admitted.inc(count);
+      this.admitted.inc(admitted);
+      for (const promised of promisedAt) this.etaError.observe((now - promised) / 1000);
       this.roundFailing = false;
-      return count;
+      return admitted;
     } catch (error) {
       if (!this.roundFailing) logger.warn({ err: (error as Error).message }, 'queue admission round failed');
       this.roundFailing = true;
@@ -92,7 +97,14 @@ export class WaitingRoom {
   async issue(userId: number): Promise<{ token: string; status: QueueStatus }> {
     const { token, claims } = issueToken(this.options.secret, userId, this.now());
     await this.options.store.enqueue(claims.jti).catch(unavailable);
-    return { token, status: await this.statusOf(claims) };
+    const status = await this.statusOf(claims);
+    if (status.state === 'WAITING') {
+      // Only the ETA histogram needs it: a failure costs one sample, not the user's place.
+      await this.options.store
+        .promise(claims.jti, this.now() + status.estimatedWaitSeconds * 1000)
+        .catch(() => undefined);
+    }
+    return { token, status };
   }
 
   /** The caller's identity from a genuine token, whatever its state (401 when forged or missing). */
@@ -114,6 +126,7 @@ export class WaitingRoom {
     const claims = this.identify(header);
     const status = await this.statusOf(claims);
     if (status.state === 'WAITING') {
+      this.jumpAttempts.inc();
       throw forbidden(
         'queue-token-not-active',
         `the token is still waiting in the queue at position ${status.position}`,
