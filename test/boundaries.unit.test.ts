@@ -46,8 +46,8 @@ describe('program boundaries (import-x/no-restricted-paths and friends)', () => 
     ['devkit/src/example.ts', "import '../../service/src/compose.js';", 'no-restricted-paths'],
     // lib imports nothing of ours.
     ['lib/src/example.ts', "import '../../monitoring/src/rules.js';", 'no-restricted-paths'],
-    // An import of ours within the rules, but a package the importer does not declare.
-    ['load/src/example.ts', "import '@concert-booking/lib';", 'no-extraneous-dependencies'],
+    // A package another workspace declares, but not the importer: it would be missing from its install.
+    ['load/src/example.ts', "import 'koa';", 'no-extraneous-dependencies'],
   ])('%s may not: %s (%s)', async (file, source, rule) => {
     expect((await problems(file, source)).join('\n')).toContain(`import-x/${rule}`);
   });
