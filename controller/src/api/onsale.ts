@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { GROUP, VERSION } from './alertscaler.js';
-import { toStructuralSchema } from './structural-schema.js';
+import { customResourceDefinition, firstIssue } from './crd.js';
 
 /**
  * The OnSale resource: a scheduled sale of some timeslots. Like AlertScaler, ONE zod schema for the spec (and
@@ -82,72 +81,38 @@ export interface OnSale {
 export function parseOnSale(resource: OnSaleResource): OnSale {
   const spec = onSaleSpecSchema.safeParse(resource.spec);
   const status = onSaleStatusSchema.safeParse(resource.status ?? {});
-  const issue = spec.success ? undefined : spec.error.issues[0];
   return {
     namespace: resource.metadata.namespace ?? '',
     name: resource.metadata.name ?? '',
     generation: resource.metadata.generation ?? 0,
     spec: spec.success
       ? { valid: true, value: spec.data }
-      : {
-          valid: false,
-          problem: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid',
-        },
+      : { valid: false, problem: firstIssue(spec.error) },
     status: status.success ? status.data : {},
   };
 }
 
-const json = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'openapi-3.0', io });
-
 /** The OnSale CustomResourceDefinition, derived from the zod schemas above. */
 export function onSaleCrdManifest(): Record<string, unknown> {
-  const spec = {
-    ...toStructuralSchema(json(onSaleSpecSchema, 'input')),
-    'x-kubernetes-validations': [
+  return customResourceDefinition({
+    kind: ONSALE_KIND,
+    plural: ONSALE_PLURAL,
+    singular: 'onsale',
+    description: 'A scheduled sale: pre-queue, pre-scaling, admission, drain.',
+    spec: onSaleSpecSchema,
+    status: onSaleStatusSchema,
+    specValidations: [
       {
         rule: 'timestamp(self.opensAt) < timestamp(self.closesAt)',
         message: 'opensAt must be before closesAt',
       },
     ],
-  };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${ONSALE_PLURAL}.${GROUP}` },
-    spec: {
-      group: GROUP,
-      scope: 'Namespaced',
-      names: { kind: ONSALE_KIND, listKind: `${ONSALE_KIND}List`, plural: ONSALE_PLURAL, singular: 'onsale' },
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Opens', type: 'date', jsonPath: '.spec.opensAt' },
-            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-            { name: 'Admitted', type: 'integer', jsonPath: '.status.admitted' },
-            { name: 'Rate', type: 'number', jsonPath: '.status.admissionRate' },
-            { name: 'Waiting', type: 'integer', jsonPath: '.status.waiting', priority: 1 },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              description: 'A scheduled sale: pre-queue, pre-scaling, admission, drain.',
-              required: ['spec'],
-              properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
-                spec,
-                status: toStructuralSchema(json(onSaleStatusSchema, 'output')),
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+    printerColumns: [
+      { name: 'Opens', type: 'date', jsonPath: '.spec.opensAt' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Admitted', type: 'integer', jsonPath: '.status.admitted' },
+      { name: 'Rate', type: 'number', jsonPath: '.status.admissionRate' },
+      { name: 'Waiting', type: 'integer', jsonPath: '.status.waiting', priority: 1 },
+    ],
+  });
 }
