@@ -21,7 +21,7 @@ import { prometheusSignals } from './queue/admission-signals.js';
 import { queueRoutes } from './queue/routes.js';
 import { holdCounter, lapsedHoldsTask, reservationRoutes } from './reservations/routes.js';
 import { Sweeper } from './reservations/sweeper.js';
-import { registerInvariantGauges } from './reservations/invariants.js';
+import { invariantsTask } from './reservations/invariants.js';
 import { walletRoutes } from './wallet/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { purgeExpiredKeys } from './payments/idempotency.js';
@@ -102,11 +102,11 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     logger,
   });
   const holds = holdCounter(registry);
-  registerInvariantGauges(db, registry);
   const sweeper = new Sweeper(
     [
       lapsedHoldsTask(db, seatMaps, holds),
       { name: 'idempotency-keys', run: (batch) => purgeExpiredKeys(db, batch) },
+      invariantsTask(db, registry),
     ],
     { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE, logger },
   );

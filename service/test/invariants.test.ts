@@ -1,7 +1,8 @@
 // The business-invariant gauges against a real Postgres: 0 on a consistent catalog, the violation once the data
 // breaks the invariant the way a bypassed constraint or a stopped sweeper would.
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { holdExpiryLagSeconds, oversoldSeats } from '../src/reservations/invariants.js';
+import { Registry } from 'prom-client';
+import { holdExpiryLagSeconds, invariantsTask, oversoldSeats } from '../src/reservations/invariants.js';
 
 let database: TestDatabase;
 
@@ -61,4 +62,15 @@ test('hold-expiry lag: how long ago the oldest still-HELD hold expired', async (
   const lag = await holdExpiryLagSeconds(database.db);
   expect(lag).toBeGreaterThanOrEqual(90);
   expect(lag).toBeLessThan(120);
+});
+
+test('the sweeper task sets the gauges; a scrape only reads them', async () => {
+  const registry = new Registry();
+  const task = invariantsTask(database.db, registry);
+  const value = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value;
+  // Not read yet: no sample to alert on.
+  expect(await value('booking_oversold_seats')).toBeNaN();
+  expect(await task.run(500)).toBe(0);
+  expect(await value('booking_oversold_seats')).toBe(await oversoldSeats(database.db));
+  expect(await value('booking_hold_expiry_lag_seconds')).toBeGreaterThan(0);
 });

@@ -1,27 +1,28 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Knex } from '../db/knex.js';
 import { SERVICE_METRICS } from '../metrics.js';
+import type { SweepTask } from './sweeper.js';
 
 /**
- * The business invariants, read from Postgres at each scrape (monitoring's invariants rules alert on them).
- * Both queries stay small: live reservations are few next to seats, and the held-seat scan uses the sweeper's
- * partial index. A failed read reports NaN (no sample to alert on), never a false 0 or a false alarm.
+ * The business invariants, read from Postgres by a sweeper task (every SWEEP_INTERVAL_MS), never by a scrape: a
+ * scrape must not wait for a lock or take a pool connection from requests. Both queries stay small: live
+ * reservations are few next to seats, and the held-seat scan uses the sweeper's partial index. A failed read
+ * reports NaN (no sample to alert on), never a false 0 or a false alarm.
  */
-export function registerInvariantGauges(db: Knex, registry: Registry): void {
-  new Gauge({
-    ...SERVICE_METRICS.oversoldSeats,
-    registers: [registry],
-    async collect() {
-      this.set(await oversoldSeats(db).catch(() => Number.NaN));
+export function invariantsTask(db: Knex, registry: Registry): SweepTask {
+  const oversold = new Gauge({ ...SERVICE_METRICS.oversoldSeats, registers: [registry] });
+  const lag = new Gauge({ ...SERVICE_METRICS.holdExpiryLag, registers: [registry] });
+  oversold.set(Number.NaN);
+  lag.set(Number.NaN);
+  return {
+    name: 'invariants',
+    async run() {
+      oversold.set(await oversoldSeats(db).catch(() => Number.NaN));
+      lag.set(await holdExpiryLagSeconds(db).catch(() => Number.NaN));
+      // Nothing handled: one pass per interval.
+      return 0;
     },
-  });
-  new Gauge({
-    ...SERVICE_METRICS.holdExpiryLag,
-    registers: [registry],
-    async collect() {
-      this.set(await holdExpiryLagSeconds(db).catch(() => Number.NaN));
-    },
-  });
+  };
 }
 
 /** Live reservations (HELD or CONFIRMED) beyond their timeslot's seats, summed over timeslots. */
