@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseCommandLine, runMain, type CommandLine } from '@concert-booking/lib';
 import { Alertmanager } from './src/alertmanager.js';
-import { AlertScalerController, AlertScalerCrd } from './src/alertscaler.js';
+import { AlertScalerController, ControllerCrds } from './src/alertscaler.js';
 import { BookingService } from './src/booking-service.js';
 import type { Chart } from 'cdk8s';
 import { Bundle } from './src/bundle.js';
@@ -45,7 +45,7 @@ export function buildBundle(
 ): Bundle {
   const monitoring = monitoringFilesFor(values, committedMonitoring);
   return new Bundle(values)
-    .add('00-crds', (c, v) => new AlertScalerCrd(c, 'alertscaler-crd', v), { namespaced: false })
+    .add('00-crds', (c, v) => new ControllerCrds(c, 'alertscaler-crd', v), { namespaced: false })
     .add('01-namespace', (c, v) => new BundleNamespace(c, 'namespace', v), { namespaced: false })
     .add('10-postgres', (c, v) => postgresFor(c, v))
     .add('20-redis', (c, v) => {

@@ -7,6 +7,8 @@ import {
   crdManifest,
   GROUP,
   KIND,
+  onSaleCrdManifest,
+  ONSALE_PLURAL,
   PLURAL,
   type AlertScalerSpecInput,
 } from '@concert-booking/controller/api';
@@ -49,6 +51,9 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   // reconcile/kube-store.ts: the list+watch cache and fresh reads; status compare-and-swap writes.
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['update'] },
+  // onsale/reconciler.ts: a pass lists the OnSales and writes each one's status at the version read.
+  { apiGroups: [GROUP], resources: [ONSALE_PLURAL], verbs: ['get', 'list'] },
+  { apiGroups: [GROUP], resources: [`${ONSALE_PLURAL}/status`], verbs: ['update'] },
   // reconcile/events.ts.
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // leader.ts: create cannot be limited to a name; reading and renewing can.
@@ -61,22 +66,31 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   },
 ];
 
-/** The CustomResourceDefinition (cluster-scoped: goes into charts/00-crds), derived from the controller's zod schema. */
-export class AlertScalerCrd extends Construct {
-  readonly crd: ApiObject;
+/**
+ * The controller's CustomResourceDefinitions, AlertScaler and OnSale (cluster-scoped: charts/00-crds), each
+ * derived from its zod schema.
+ */
+export class ControllerCrds extends Construct {
+  readonly crds: ApiObject[];
 
   constructor(scope: Construct, id: string, values: BundleValues) {
     super(scope, id);
-    const { apiVersion, kind, metadata, ...rest } = crdManifest() as {
-      apiVersion: string;
-      kind: string;
-      metadata: { name: string };
-    };
-    this.crd = new ApiObject(this, 'crd', {
-      apiVersion,
-      kind,
-      metadata: { ...metadata, labels: appLabels(values, 'alertscaler') },
-      ...rest,
+    const manifests: [string, Record<string, unknown>][] = [
+      ['crd', crdManifest()],
+      ['onsale-crd', onSaleCrdManifest()],
+    ];
+    this.crds = manifests.map(([objectId, manifest]) => {
+      const { apiVersion, kind, metadata, ...rest } = manifest as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+      };
+      return new ApiObject(this, objectId, {
+        apiVersion,
+        kind,
+        metadata: { ...metadata, labels: appLabels(values, 'alertscaler') },
+        ...rest,
+      });
     });
   }
 }
@@ -130,6 +144,7 @@ export class AlertScalerController extends Construct {
       LOG_LEVEL: values.service.logLevel,
       WEBHOOK_TOKEN_FILE: `${SECRETS_DIR}/${tokenKey}`,
       ALERTMANAGER_URL: `http://${APPS.alertmanager.name}:${PORTS.alertmanager}`,
+      PROMETHEUS_URL: `http://${APPS.prometheus.name}:${PORTS.prometheus}`,
       LEASE_NAME,
     };
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {

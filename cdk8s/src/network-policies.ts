@@ -82,6 +82,7 @@ export function bundleFlows(values: BundleValues): Flow[] {
     { from: 'alertmanager', to: 'notifications', why: 'Slack (443) and e-mail (587)' },
     { from: 'alertscaler', to: 'alertmanager', port: PORTS.alertmanager, why: 'resync of firing alerts' },
     { from: 'alertscaler', to: 'kube-api', why: 'watch AlertScalers, write /scale, leases, events' },
+    { from: 'alertscaler', to: 'prometheus', port: PORTS.prometheus, why: "OnSales' waiting-room numbers" },
     {
       from: 'loadTest',
       to: 'bookingService',

@@ -143,6 +143,7 @@ const EXPECTED = new Set([
   'alertmanager -> external:443',
   'alertmanager -> external:587',
   'alertscaler -> alertmanager:9093',
+  'alertscaler -> prometheus:9090',
   'alertscaler -> external:443',
   'alertscaler -> external:6443',
 ]);

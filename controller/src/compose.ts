@@ -17,6 +17,7 @@ import { ReconcileLoop } from './reconcile/loop.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { MemoryScalerStore, type ScalerStore } from './reconcile/store.js';
 import { KubeScaleTarget } from './targets/kube-scale.js';
+import { OnSaleLoop, OnSaleReconciler, prometheusQueueReader } from './onsale/reconciler.js';
 import type { ScaleTarget } from './targets/scale-target.js';
 import { WorkerPoolTarget } from './targets/worker-pool.js';
 
@@ -38,6 +39,8 @@ interface Edges {
   start(): Promise<void>;
   stop(): Promise<void>;
   leader?: LeaderElector;
+  /** The namespace's OnSales (a cluster only: the local drill has no API server to hold them). */
+  sales?: OnSaleReconciler;
   /** Read-only routes only this mode serves (`GET /path` -> JSON body). */
   reads?: Record<string, () => unknown>;
 }
@@ -67,9 +70,19 @@ function kubernetesEdges(config: ControllerConfig, logger: Logger, leadership: L
     leadership,
     logger,
   );
+  const sales = new OnSaleReconciler({
+    api: custom,
+    namespace,
+    readQueue: config.PROMETHEUS_URL
+      ? prometheusQueueReader(config.PROMETHEUS_URL, 2_000)
+      : async () => undefined,
+    clock: () => new Date(),
+    logger,
+  });
   return {
     store,
     leader,
+    sales,
     targetFor: (targetNamespace, spec) => new KubeScaleTarget(custom, targetNamespace, spec.scaleTargetRef),
     events: new KubeEventRecorder(kubeConfig.makeApiClient(CoreV1Api), config.POD_NAME, logger),
     start: async () => {
@@ -132,22 +145,24 @@ export async function startController(
 ): Promise<RunningController> {
   const metrics = new ControllerMetrics();
   // Leadership starts and stops these two; they are built once the store they read exists.
-  const leaderOnly: { loop?: ReconcileLoop; resync?: AlertmanagerResync } = {};
+  const leaderOnly: { loop?: ReconcileLoop; resync?: AlertmanagerResync; sales?: OnSaleLoop } = {};
   const leadership: Leadership = {
     onStartedLeading: () => {
       leaderOnly.loop?.start();
       leaderOnly.resync?.start();
+      leaderOnly.sales?.start();
     },
     onStoppedLeading: () => {
       void leaderOnly.loop?.stop();
       void leaderOnly.resync?.stop();
+      void leaderOnly.sales?.stop();
     },
   };
   const edges =
     config.MODE === 'local'
       ? localEdges(config, logger, leadership)
       : kubernetesEdges(config, logger, leadership);
-  const { store } = edges;
+  const { store, sales } = edges;
   const reconciler = new Reconciler({
     store,
     targetFor: edges.targetFor,
@@ -155,6 +170,7 @@ export async function startController(
     metrics,
     clock,
     logger,
+    saleFloors: sales && ((namespace, name) => sales.floorsFor(namespace, name)),
   });
   const loop = new ReconcileLoop(
     (namespace, name) => reconciler.reconcile(namespace, name),
@@ -172,7 +188,15 @@ export async function startController(
         logger,
       )
     : undefined;
-  Object.assign(leaderOnly, { loop, resync });
+  const salesLoop =
+    sales &&
+    new OnSaleLoop(
+      sales,
+      config.RESYNC_INTERVAL_SECONDS * 1000,
+      () => store.list().forEach((scaler) => loop.enqueue(scaler)),
+      logger,
+    );
+  Object.assign(leaderOnly, { loop, resync, sales: salesLoop });
   store.onChange((scaler) => loop.enqueue(scaler));
 
   const webhook = webhookHandler({
@@ -228,6 +252,7 @@ export async function startController(
         await edges.stop();
         await loop.stop();
         await resync?.stop();
+        await salesLoop?.stop();
       })()),
   };
 }

@@ -29,6 +29,11 @@ const schema = z.object({
   /** Unset: no resync from Alertmanager's API (only webhooks). */
   ALERTMANAGER_URL: z.url({ protocol: /^https?$/ }).optional(),
   ALERTMANAGER_RESYNC_INTERVAL_SECONDS: int(5, 3600).default(60),
+  /**
+   * Where OnSales read the waiting room's numbers (admitted, rate, waiting). Unset: the phases follow the
+   * clock, the numbers stay empty, and a closed sale stays Draining (its queue is not known to be empty).
+   */
+  PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
 
   /** Unset: in-cluster service-account credentials. */
   KUBECONFIG: z.string().min(1).optional(),

@@ -7,4 +7,5 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './names.js';
 export * from './node-http.js';
+export * from './prometheus.js';
 export * from './slo.js';

@@ -16,6 +16,30 @@ export const METRICS = {
   scalerMaxReplicas: 'alertscaler_max_replicas',
   scalerMinReplicas: 'alertscaler_min_replicas',
   scaleOperations: 'alertscaler_scale_operations_total',
+  workers: 'booking_workers',
+  queueAdmissionRate: 'booking_queue_admission_rate',
+  queueWaiting: 'booking_queue_waiting',
+  queueAdmitted: 'booking_queue_admitted_total',
+  queueEtaError: 'booking_queue_eta_error_seconds',
+  queueJumpAttempts: 'booking_queue_jump_attempts_total',
+  oversoldSeats: 'booking_oversold_seats',
+  holdExpiryLag: 'booking_hold_expiry_lag_seconds',
+} as const;
+
+/**
+ * booking_queue_eta_error_seconds: admitted minus promised (positive: later than the waiting user was told).
+ * Symmetric around 0, so the histogram shows early and late alike.
+ */
+export const ETA_ERROR_BUCKETS: readonly number[] = [
+  -300, -60, -30, -10, -5, -2, -1, 0, 1, 2, 5, 10, 30, 60, 300,
+];
+
+/** Recording rules a program other than Prometheus reads (the waiting room's admission, the dashboard, the drill). */
+export const RECORDINGS = {
+  /** By namespace and `quantile` (0.5, 0.9, 0.99). */
+  latencyQuantile: `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile`,
+  /** Replicas (or local workers) serving requests, by namespace: the waiting room's ready capacity. */
+  readyReplicas: 'namespace:booking_ready_replicas:count',
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 // Grafana dashboard for the same signals as the rules, written to monitoring/dashboards/booking.json by
 // render.ts. Panels read the recording rules where there is one, so the dashboard and the alerts agree.
-import { METRICS } from '@concert-booking/lib';
+import { METRICS, RECORDINGS } from '@concert-booking/lib';
 
 import { DEFAULT_RULE_PARAMS, type RuleParams } from './rules.js';
 
@@ -82,12 +82,7 @@ export function bookingDashboard(overrides: Partial<RuleParams> = {}): GrafanaDa
       'p90 latency (service) vs alert threshold',
       's',
       { h: 8, w: 12, x: 0, y: 0 },
-      [
-        [
-          `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile{quantile="0.9",${ns}}`,
-          'p90 {{namespace}}',
-        ],
-      ],
+      [[`${RECORDINGS.latencyQuantile}{quantile="0.9",${ns}}`, 'p90 {{namespace}}']],
       `BookingHighP90Latency fires above ${p.p90ThresholdSeconds}s for ${p.forDuration} (with at least ${p.minRequestRate} req/s).`,
       thresholdLine(p.p90ThresholdSeconds),
     ),

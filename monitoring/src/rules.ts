@@ -3,8 +3,10 @@
 // monitoring/generated/booking.rules.yml, which the cdk8s app mounts and promtool tests; the local
 // incident drill calls `bookingRules()` with short durations and writes its own copy.
 //
+import { admissionGroup } from './rules/admission.js';
 import { controllerGroup } from './rules/controller.js';
 import { httpGroup } from './rules/http.js';
+import { invariantsGroup } from './rules/invariants.js';
 import {
   mergeParams,
   type AlertingRule,
@@ -26,11 +28,23 @@ export { runbookUrl, seconds } from './rules/promql.js';
 //   booking_dependency_up{dependency="postgres"|"redis"}          gauge 1/0 (readiness checks)
 //   alertscaler_{desired,current,max,min}_replicas{alertscaler,namespace}, job="alertscaler"
 //   alertscaler_scale_operations_total{direction,result}
+//   booking_workers{state="desired"|"running"|"listening"}        gauge, local mode's cluster primary only
+//   booking_oversold_seats, booking_hold_expiry_lag_seconds       gauges read from Postgres (invariants)
+//   booking_queue_jump_attempts_total                             counter; booking_queue_eta_error_seconds histogram
 
 /** The rule file for the booking service and its AlertScaler. */
 export function bookingRules(overrides: Partial<RuleParams> = {}): RuleFile {
   const p = mergeParams(overrides);
-  return { groups: [httpGroup(p), sloGroup(p), saturationGroup(p), controllerGroup(p)] };
+  return {
+    groups: [
+      httpGroup(p),
+      sloGroup(p),
+      saturationGroup(p),
+      controllerGroup(p),
+      admissionGroup(p),
+      invariantsGroup(p),
+    ],
+  };
 }
 
 export function isAlertingRule(rule: Rule): rule is AlertingRule {

@@ -41,6 +41,10 @@ describe('amtool', () => {
     'BookingDbPoolWaiting/ticket': ['alertscaler', 'booking-ticket'],
     'BookingSeatmapCacheHitRatioLow/ticket': ['booking-ticket'],
     'BookingAlertScalerAtMaxReplicas/ticket': ['booking-ticket'],
+    'BookingOversold/page': ['booking-page'],
+    'BookingHoldExpiryLeak/ticket': ['booking-ticket'],
+    'BookingQueueJumping/ticket': ['booking-ticket'],
+    'BookingQueueEtaInaccurate/ticket': ['booking-ticket'],
   };
 
   const cases = alertingRules(bookingRules()).map((rule) => ({

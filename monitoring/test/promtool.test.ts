@@ -25,7 +25,12 @@ describe('promtool', () => {
   });
 
   it('has the rule test files', () => {
-    expect(RULE_TESTS).toEqual(['latency.test.yml', 'saturation.test.yml', 'slo.test.yml']);
+    expect(RULE_TESTS).toEqual([
+      'invariants.test.yml',
+      'latency.test.yml',
+      'saturation.test.yml',
+      'slo.test.yml',
+    ]);
     for (const file of RULE_TESTS) {
       expect(readFileSync(join(RULE_TESTS_DIR, file), 'utf8')).toContain(COMMITTED_RULES_REF);
     }
@@ -46,6 +51,10 @@ describe('promtool', () => {
     ['slo.test.yml', 'a looser latency objective', { latencyObjective: 0.95 }],
     ['saturation.test.yml', 'longer dependency for', { dependencyDownFor: '5m' }],
     ['saturation.test.yml', 'a lower cache threshold', { cacheHitRatioMin: 0.05 }],
+    ['invariants.test.yml', 'a longer oversold for', { oversoldFor: '5m' }],
+    ['invariants.test.yml', 'a hold leak limit of one sweep', { holdLeakSeconds: 5 }],
+    ['invariants.test.yml', 'a queue-jump limit per replica', { queueJumpRatePerSecond: 1 }],
+    ['invariants.test.yml', 'no admission-rate guard', { etaMinAdmissionRate: 0 }],
   ];
   it.each(mutations)('test rules %s fails with %s', (file, _what, params) => {
     const dir = tempDir('monitoring-mutant');

@@ -54,6 +54,10 @@ describe('bookingRules', () => {
       cacheFor: '20s',
       serviceDownFor: '10s',
       scalerAtMaxFor: '30s',
+      oversoldFor: '10s',
+      holdLeakFor: '20s',
+      queueJumpFor: '30s',
+      etaFor: '30s',
       burnRates: {
         page: { for: '10s', windows: [{ long: '2m', short: '30s', factor: 14.4 }] },
         ticket: { for: '20s', windows: [{ long: '5m', short: '1m', factor: 3 }] },

@@ -16,9 +16,12 @@ import type { Registry } from 'prom-client';
 import { MemoryQueueStore } from './queue/store.js';
 import { RedisQueueStore } from './queue/redis-store.js';
 import { WaitingRoom } from './queue/waiting-room.js';
+import { CapacityRate, fixedRate, type AdmissionRate } from './queue/adaptive-rate.js';
+import { prometheusSignals } from './queue/admission-signals.js';
 import { queueRoutes } from './queue/routes.js';
 import { holdCounter, lapsedHoldsTask, reservationRoutes } from './reservations/routes.js';
 import { Sweeper } from './reservations/sweeper.js';
+import { invariantsTask } from './reservations/invariants.js';
 import { walletRoutes } from './wallet/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { purgeExpiredKeys } from './payments/idempotency.js';
@@ -86,6 +89,9 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
 
   if (!config.QUEUE_TOKEN_SECRET)
     throw new Error('composeService needs QUEUE_TOKEN_SECRET (main resolves one)');
+  const capacityRate =
+    config.QUEUE_ADMISSION === 'capacity' ? capacityAdmission(config, registry, logger) : undefined;
+  const rate: AdmissionRate = capacityRate ?? fixedRate(config.QUEUE_ADMIT_PER_INTERVAL, registry);
   const room = new WaitingRoom({
     store: redis ? new RedisQueueStore(redis) : new MemoryQueueStore(),
     secret: config.QUEUE_TOKEN_SECRET,
@@ -94,6 +100,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
       intervalMs: config.QUEUE_ADMIT_INTERVAL_MS,
       maxActive: config.QUEUE_MAX_ACTIVE,
     },
+    rate,
     activeTtlMs: config.QUEUE_ACTIVE_TTL_SECONDS * 1000,
     registry,
     logger,
@@ -108,6 +115,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     [
       lapsedHoldsTask(db, seatMaps, holds),
       { name: 'idempotency-keys', run: (batch) => purgeExpiredKeys(db, batch) },
+      invariantsTask(db, registry),
     ],
     { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE, logger },
   );
@@ -154,6 +162,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   const app = createApp(appDependencies);
   const adminApp = createAdminApp(appDependencies);
 
+  capacityRate?.start();
   room.start();
   sweeper.start();
   return {
@@ -167,6 +176,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     room,
     sweeper,
     async close() {
+      capacityRate?.stop();
       room.stop();
       await sweeper.stop();
       seatMaps.close();
@@ -175,6 +185,30 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
       await db.destroy();
     },
   };
+}
+
+/** QUEUE_ADMISSION=capacity: the rate from Prometheus' recordings (docs/onsale.md). */
+function capacityAdmission(config: Config, registry: Registry, logger: Logger): CapacityRate {
+  return new CapacityRate({
+    policy: {
+      perReplica: config.QUEUE_ADMIT_PER_REPLICA,
+      min: config.QUEUE_ADMIT_MIN_PER_INTERVAL,
+      max: config.QUEUE_ADMIT_MAX_PER_INTERVAL,
+      p90BudgetSeconds: config.QUEUE_ADMISSION_P90_BUDGET_SECONDS,
+      // Halving, as TCP's congestion control does: a queue of latency drains in a few updates.
+      decreaseFactor: 0.5,
+      increaseStep: config.QUEUE_ADMIT_INCREASE_STEP,
+    },
+    read: prometheusSignals({
+      url: config.QUEUE_ADMISSION_PROMETHEUS_URL!,
+      namespace: config.QUEUE_ADMISSION_NAMESPACE,
+      // Within one update, so a hung Prometheus never stacks reads.
+      timeoutMs: Math.min(2_000, config.QUEUE_ADMISSION_UPDATE_MS),
+    }),
+    updateMs: config.QUEUE_ADMISSION_UPDATE_MS,
+    registry,
+    logger,
+  });
 }
 
 function redactUrl(url: string): string {

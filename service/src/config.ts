@@ -4,6 +4,7 @@ import {
   DEV_ISSUER_DIR,
   integerVariable as int,
   LOG_LEVELS,
+  P90_THRESHOLD_SECONDS,
   parseEnvironment,
   readSecretFile,
   withSecretFiles,
@@ -83,6 +84,27 @@ const schema = z.object({
   QUEUE_TOKEN_SECRET_FILE: z.string().min(1).optional(),
   QUEUE_ADMIT_PER_INTERVAL: int(1, 1_000_000).default(100),
   QUEUE_ADMIT_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+  /**
+   * fixed: QUEUE_ADMIT_PER_INTERVAL every round. capacity: the rate follows the ready capacity and the p90
+   * (docs/onsale.md), read from QUEUE_ADMISSION_PROMETHEUS_URL every QUEUE_ADMISSION_UPDATE_MS.
+   */
+  QUEUE_ADMISSION: z.enum(['fixed', 'capacity']).default('fixed'),
+  QUEUE_ADMISSION_PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Only this namespace's series (unset: all the Prometheus has). */
+  QUEUE_ADMISSION_NAMESPACE: z.string().min(1).optional(),
+  QUEUE_ADMISSION_UPDATE_MS: int(100, 600_000).default(5_000),
+  /** Admissions per round one ready replica (or worker) serves within the SLO: measure it (docs/onsale.md). */
+  QUEUE_ADMIT_PER_REPLICA: int(1, 1_000_000).default(50),
+  QUEUE_ADMIT_MIN_PER_INTERVAL: int(1, 1_000_000).default(5),
+  QUEUE_ADMIT_MAX_PER_INTERVAL: int(1, 1_000_000).default(1_000),
+  /** Admissions per round added per update while the p90 is within budget. */
+  QUEUE_ADMIT_INCREASE_STEP: int(1, 1_000_000).default(10),
+  /** p90 above which the rate halves; below the alert's threshold (P90_THRESHOLD_SECONDS) to act first. */
+  QUEUE_ADMISSION_P90_BUDGET_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(60)
+    .default(P90_THRESHOLD_SECONDS * 0.8),
   QUEUE_MAX_ACTIVE: int(1, 10_000_000).default(1_000),
   QUEUE_ACTIVE_TTL_SECONDS: int(1, 86_400).default(600),
   HOLD_TTL_SECONDS: int(1, 86_400).default(300),
@@ -173,6 +195,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { serves = true
   }
   if (raw.WORKER_CPU_LIMIT !== undefined && raw.WORKERS === 0) {
     throw new ConfigError('WORKER_CPU_LIMIT', 'applies to the workers of the cluster mode: set WORKERS too');
+  }
+  if (raw.QUEUE_ADMISSION === 'capacity' && !raw.QUEUE_ADMISSION_PROMETHEUS_URL) {
+    throw new ConfigError(
+      'QUEUE_ADMISSION_PROMETHEUS_URL',
+      'QUEUE_ADMISSION=capacity reads its signals from Prometheus: set its URL',
+    );
+  }
+  if (raw.QUEUE_ADMIT_MIN_PER_INTERVAL > raw.QUEUE_ADMIT_MAX_PER_INTERVAL) {
+    throw new ConfigError(
+      'QUEUE_ADMIT_MIN_PER_INTERVAL',
+      `must not exceed QUEUE_ADMIT_MAX_PER_INTERVAL (${raw.QUEUE_ADMIT_MAX_PER_INTERVAL})`,
+    );
   }
   if (raw.QUEUE_TOKEN_SECRET && raw.QUEUE_TOKEN_SECRET_FILE) {
     throw new ConfigError(

@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS, METRICS } from '@concert-booking/lib';
+import { ETA_ERROR_BUCKETS, LATENCY_BUCKETS, METRICS } from '@concert-booking/lib';
 
 /**
  * Every metric the service exposes, declared here: name, help, labels (and buckets). The modules that own the
@@ -27,12 +27,32 @@ export const SERVICE_METRICS = {
     name: METRICS.seatMapDegraded,
     help: 'Seat maps served from Postgres because the shared cache failed',
   },
-  queueWaiting: { name: 'booking_queue_waiting', help: 'Tokens waiting in the queue' },
+  queueWaiting: { name: METRICS.queueWaiting, help: 'Tokens waiting in the queue' },
   queueActiveTokens: {
     name: 'booking_queue_active_tokens',
     help: 'Tokens admitted and not yet used up or expired',
   },
-  queueAdmitted: { name: 'booking_queue_admitted_total', help: 'Tokens admitted from the queue' },
+  queueAdmitted: { name: METRICS.queueAdmitted, help: 'Tokens admitted from the queue' },
+  queueEtaError: {
+    name: METRICS.queueEtaError,
+    help: 'When a waiting token was admitted minus when it was told it would be (seconds; positive: late)',
+    buckets: [...ETA_ERROR_BUCKETS],
+  },
+  queueJumpAttempts: {
+    name: METRICS.queueJumpAttempts,
+    help: 'Holds and payments refused because their token was still waiting in the queue',
+  },
+  oversoldSeats: {
+    name: METRICS.oversoldSeats,
+    help: 'Live reservations (held or confirmed) beyond the seats of their timeslot, summed over timeslots: 0 always',
+    // Every replica reads the same database.
+    aggregator: 'max' as const,
+  },
+  holdExpiryLag: {
+    name: METRICS.holdExpiryLag,
+    help: 'How long ago the oldest hold still HELD expired (0: none overdue): the sweeper keeps it near 0',
+    aggregator: 'max' as const,
+  },
   holds: {
     name: 'booking_holds_total',
     help: 'Seat holds: created, conflict (seat not free), limited (the user has the most live holds), expired (lapsed and released)',
@@ -56,8 +76,14 @@ export const SERVICE_METRICS = {
   dbPoolSize: { name: METRICS.dbPoolSize, help: 'Open connections in the Postgres pool' },
   dbPoolInUse: { name: METRICS.dbPoolInUse, help: 'Pool connections lent to queries' },
   dbPoolWaiting: { name: METRICS.dbPoolWaiting, help: 'Queries waiting for a pool connection' },
+  queueAdmissionRate: {
+    name: METRICS.queueAdmissionRate,
+    help: 'Admissions per round the waiting room runs at now (fixed, or following the ready capacity)',
+    // Cluster mode: every worker computes the same rate from the same signals.
+    aggregator: 'max' as const,
+  },
   workers: {
-    name: 'booking_workers',
+    name: METRICS.workers,
     help: 'Worker processes of the local cluster mode',
     labelNames: ['state'] as const,
   },

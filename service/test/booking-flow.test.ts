@@ -245,8 +245,20 @@ describe('booking flow', () => {
         body: { timeslotId: 1, seatId: 4 },
       });
       expect([waiting.status, waiting.body.type]).toEqual([403, '/problems/queue-token-not-active']);
+      // A histogram's values carry their series name (_count, _sum), which prom-client's type leaves out.
+      const metric = async (name: string, series = name) =>
+        (
+          (await slow.service.registry.getSingleMetric(name)?.get())?.values as
+            { metricName?: string; value: number }[] | undefined
+        )?.find((v) => (v.metricName ?? name) === series)?.value;
+      expect(await metric('booking_queue_jump_attempts_total')).toBe(1);
 
       expect(await slow.service.room.runRound()).toBe(1); // this round admits the head only
+      // The head was promised an hour (one round) and admitted now, by hand: an hour early.
+      const eta = 'booking_queue_eta_error_seconds';
+      expect(await metric(eta, `${eta}_count`)).toBe(1);
+      expect(await metric(eta, `${eta}_sum`)).toBeGreaterThan(-3600);
+      expect(await metric(eta, `${eta}_sum`)).toBeLessThan(-3590);
       const head = await slowApi.send('GET', '/v1/queue/tokens/current', {
         headers: withToken(tokens[0].token),
       });

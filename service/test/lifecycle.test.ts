@@ -45,6 +45,14 @@ describe('configuration', () => {
     [{ AUTH_JWKS_URL: 'ftp://idp.example/jwks', AUTH_JWKS_FILE: undefined }, 'AUTH_JWKS_URL'],
     [{ AUTH_CLOCK_SKEW_SECONDS: '3600' }, 'AUTH_CLOCK_SKEW_SECONDS'],
     [{ TOPUP_MAX_AMOUNT: '10', TOPUP_DAILY_MAX: '5' }, 'TOPUP_MAX_AMOUNT'],
+    [{ QUEUE_ADMISSION: 'adaptive' }, 'QUEUE_ADMISSION'],
+    [{ QUEUE_ADMISSION: 'capacity' }, 'QUEUE_ADMISSION_PROMETHEUS_URL'],
+    [{ QUEUE_ADMISSION_PROMETHEUS_URL: 'file:///etc/passwd' }, 'QUEUE_ADMISSION_PROMETHEUS_URL'],
+    [
+      { QUEUE_ADMIT_MIN_PER_INTERVAL: '50', QUEUE_ADMIT_MAX_PER_INTERVAL: '10' },
+      'QUEUE_ADMIT_MIN_PER_INTERVAL',
+    ],
+    [{ QUEUE_ADMISSION_P90_BUDGET_SECONDS: '0' }, 'QUEUE_ADMISSION_P90_BUDGET_SECONDS'],
   ])('%p is refused, naming %s', (env, variable) => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER, ...env })).toThrow(
       new RegExp(`^invalid configuration: ${variable}: `),

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { toStructuralSchema } from './structural-schema.js';
+import { customResourceDefinition, firstIssue } from './crd.js';
+import { API_VERSION, GROUP, VERSION } from './group.js';
+
+export { API_VERSION, GROUP, VERSION };
 
 /**
  * The AlertScaler resource: ONE zod schema for the spec (and one for the status) drives the controller's
  * own validation and the CRD's openAPIV3Schema (see crdManifest), so the two cannot drift apart.
  */
-export const GROUP = 'autoscaling.concert-booking.dev';
-export const VERSION = 'v1alpha1';
 export const KIND = 'AlertScaler';
 export const PLURAL = 'alertscalers';
-export const API_VERSION = `${GROUP}/${VERSION}`;
 
 const MAX_REPLICAS = 10_000;
 const DAY_SECONDS = 86_400;
@@ -208,11 +208,6 @@ export function scalerKey(scaler: { namespace: string; name: string }): string {
   return `${scaler.namespace}/${scaler.name}`;
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
-}
-
 export function parseAlertScaler(resource: AlertScalerResource): AlertScaler {
   const spec = alertScalerSpecSchema.safeParse(resource.spec);
   const status = alertScalerStatusSchema.safeParse(resource.status ?? {});
@@ -230,69 +225,33 @@ export function parseAlertScaler(resource: AlertScalerResource): AlertScaler {
   };
 }
 
-const json = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'openapi-3.0', io });
-
 /** The CustomResourceDefinition, derived from the zod schemas above. */
 export function crdManifest(): Record<string, unknown> {
-  const spec = {
-    ...toStructuralSchema(json(alertScalerSpecSchema, 'input')),
-    'x-kubernetes-validations': [
+  return customResourceDefinition({
+    kind: KIND,
+    plural: PLURAL,
+    singular: 'alertscaler',
+    shortNames: ['as'],
+    description: 'Scales a workload on firing Alertmanager alerts, within a policy.',
+    spec: alertScalerSpecSchema,
+    status: alertScalerStatusSchema,
+    specValidations: [
       { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' },
     ],
-  };
-  const status = toStructuralSchema(json(alertScalerStatusSchema, 'output'));
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
-    spec: {
-      group: GROUP,
-      scope: 'Namespaced',
-      names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: 'alertscaler',
-        shortNames: ['as'],
+    printerColumns: [
+      { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
+      { name: 'Min', type: 'integer', jsonPath: '.spec.minReplicas' },
+      { name: 'Max', type: 'integer', jsonPath: '.spec.maxReplicas' },
+      { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
+      { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
+      {
+        name: 'Active',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="ScalingActive")].reason',
       },
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Target', type: 'string', jsonPath: '.spec.scaleTargetRef.name' },
-            { name: 'Min', type: 'integer', jsonPath: '.spec.minReplicas' },
-            { name: 'Max', type: 'integer', jsonPath: '.spec.maxReplicas' },
-            { name: 'Current', type: 'integer', jsonPath: '.status.currentReplicas' },
-            { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas' },
-            {
-              name: 'Active',
-              type: 'string',
-              jsonPath: '.status.conditions[?(@.type=="ScalingActive")].reason',
-            },
-            { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', priority: 1 },
-            { name: 'DryRun', type: 'boolean', jsonPath: '.spec.dryRun', priority: 1 },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              description: 'Scales a workload on firing Alertmanager alerts, within a policy.',
-              required: ['spec'],
-              properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
-                spec,
-                status,
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+      { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', priority: 1 },
+      { name: 'DryRun', type: 'boolean', jsonPath: '.spec.dryRun', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
 }

@@ -3,3 +3,4 @@
 export * from './alert-role.js';
 export * from './alertscaler.js';
 export * from './booking-scaler.js';
+export * from './onsale.js';

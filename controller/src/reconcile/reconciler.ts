@@ -9,6 +9,7 @@ import {
   type ScaleTarget,
   type TargetOperation,
 } from '../targets/scale-target.js';
+import { heldSpec } from '../onsale/schedule.js';
 import type { EventRecorder } from './events.js';
 import { statusAfter, TARGET_ERROR_REASONS, type ReconcileOutcome } from './status.js';
 import type { ScalerStore } from './store.js';
@@ -23,6 +24,8 @@ export interface ReconcilerDeps {
   metrics: ControllerMetrics;
   clock: () => Date;
   logger: Logger;
+  /** The minReplicas of the OnSales holding this AlertScaler now (onsale/reconciler.ts); none: the spec alone. */
+  saleFloors?: (namespace: string, name: string) => readonly number[];
 }
 
 /** Refusals worth an Event, once each time they start (not on every resync). */
@@ -141,8 +144,9 @@ export class Reconciler {
     const { status } = scaler;
     for (let attempt = 1; ; attempt++) {
       const current = await target.get();
+      const floors = this.deps.saleFloors?.(scaler.namespace, scaler.name) ?? [];
       const decision = decide({
-        spec,
+        spec: heldSpec(spec, floors, current.replicas),
         currentReplicas: current.replicas,
         firing: status.firingAlerts.filter((f) => f.role === 'scale').length,
         saturatedBy: status.firingAlerts.filter((f) => f.role === 'saturation').map((f) => f.alertName),

@@ -1,4 +1,4 @@
-import { METRICS } from '@concert-booking/lib';
+import { METRICS, RECORDINGS } from '@concert-booking/lib';
 import { type RecordingRule, type Rule, type RuleGroup, type RuleParams } from './parameters.js';
 import { alert, errorRate, httpSelector } from './promql.js';
 
@@ -39,14 +39,14 @@ export function httpGroup(p: RuleParams): RuleGroup {
       expr: `sum by (namespace, le) (namespace_route_le:${METRICS.httpRequestDuration}_bucket:rate${w})`,
     },
     ...quantiles.map((q): RecordingRule => ({
-      record: `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile`,
+      record: RECORDINGS.latencyQuantile,
       expr: `histogram_quantile(${q}, namespace_le:${METRICS.httpRequestDuration}_bucket:rate${w})`,
       labels: { quantile: q },
     })),
     // In the same group as the recordings it reads, so it sees this evaluation's values.
     alert(p, 'BookingHighP90Latency', {
       expr:
-        `namespace_quantile:${METRICS.httpRequestDuration}:histogram_quantile{quantile="0.9"} > ${p.p90ThresholdSeconds}\n` +
+        `${RECORDINGS.latencyQuantile}{quantile="0.9"} > ${p.p90ThresholdSeconds}\n` +
         `and on (namespace)\n` +
         `namespace:http_requests:rate${w} >= ${p.minRequestRate}`,
       for: p.forDuration,

@@ -1,6 +1,12 @@
 // The rules' parameters: their types, the defaults, and the checks that refuse parameters under which an alert
 // could never fire.
-import { ALERTS, AVAILABILITY_OBJECTIVE, LATENCY_BUCKETS, P90_THRESHOLD_SECONDS } from '@concert-booking/lib';
+import {
+  ALERTS,
+  AVAILABILITY_OBJECTIVE,
+  ETA_ERROR_BUCKETS,
+  LATENCY_BUCKETS,
+  P90_THRESHOLD_SECONDS,
+} from '@concert-booking/lib';
 
 /** Alert severities: `page` reaches the on-call person now (Slack + email); `ticket` goes to the team channel. */
 export type Severity = 'page' | 'ticket';
@@ -89,6 +95,23 @@ export interface RuleParams {
   serviceDownFor: string;
   /** BookingAlertScalerAtMaxReplicas. */
   scalerAtMaxFor: string;
+  /** BookingOversold: how long oversold seats must be seen (short: it is never right). */
+  oversoldFor: string;
+  /** BookingHoldExpiryLeak: seconds a hold may stay HELD past its expiry (a few sweep intervals). */
+  holdLeakSeconds: number;
+  holdLeakFor: string;
+  /** BookingQueueJumping: refused waiting-token holds and payments per second above which someone jumps. */
+  queueJumpRatePerSecond: number;
+  queueJumpFor: string;
+  /** BookingQueueEtaInaccurate: admissions later than their estimate by more than this are late. */
+  etaLateSeconds: number;
+  /** Share of admissions that may be late. */
+  etaLateRatioMax: number;
+  /** Admissions per second below which the share is not judged. */
+  etaMinAdmissionRate: number;
+  etaFor: string;
+  /** The ETA histogram's buckets (etaLateSeconds must be one). */
+  etaBuckets: readonly number[];
   /** Base of every runbook_url; `<base>/<AlertName>.md`. The default is the path in this repository. */
   runbookBaseUrl: string;
   /** Value of the `service` label on every alert. */
@@ -147,6 +170,17 @@ export const DEFAULT_RULE_PARAMS: RuleParams = {
   cacheFor: '10m',
   serviceDownFor: '1m',
   scalerAtMaxFor: '10m',
+  oversoldFor: '1m',
+  // The sweeper runs every 5 s (SWEEP_INTERVAL_MS): a minute is a dozen sweeps missed, not one slow one.
+  holdLeakSeconds: 60,
+  holdLeakFor: '2m',
+  queueJumpRatePerSecond: 0.5,
+  queueJumpFor: '10m',
+  etaLateSeconds: 10,
+  etaLateRatioMax: 0.1,
+  etaMinAdmissionRate: 0.1,
+  etaFor: '10m',
+  etaBuckets: ETA_ERROR_BUCKETS,
   runbookBaseUrl: 'docs/runbooks',
   serviceLabel: 'booking',
 };
@@ -162,6 +196,10 @@ export const ALERT_NAMES = [
   'BookingDbPoolWaiting',
   'BookingSeatmapCacheHitRatioLow',
   'BookingAlertScalerAtMaxReplicas',
+  'BookingOversold',
+  'BookingHoldExpiryLeak',
+  'BookingQueueJumping',
+  'BookingQueueEtaInaccurate',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 // The names the controller and the drill read come from lib (one source): a rename here that is not made there
@@ -186,6 +224,10 @@ export function mergeParams(overrides: Partial<RuleParams>): RuleParams {
     'cacheFor',
     'serviceDownFor',
     'scalerAtMaxFor',
+    'oversoldFor',
+    'holdLeakFor',
+    'queueJumpFor',
+    'etaFor',
   ] as const) {
     checkDuration(key, p[key]);
   }
@@ -212,6 +254,11 @@ export function mergeParams(overrides: Partial<RuleParams>): RuleParams {
   if (!p.histogramBuckets.includes(p.latencyObjectiveThresholdSeconds)) {
     throw new Error(
       `latencyObjectiveThresholdSeconds ${p.latencyObjectiveThresholdSeconds} is not a bucket boundary (${p.histogramBuckets.join(', ')})`,
+    );
+  }
+  if (!p.etaBuckets.includes(p.etaLateSeconds)) {
+    throw new Error(
+      `etaLateSeconds ${p.etaLateSeconds} is not a bucket boundary (${p.etaBuckets.join(', ')})`,
     );
   }
   for (const route of p.excludedRoutes) {

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { QueueStore, TokenState } from './store.js';
+import type { AdmittedRound, QueueStore, TokenState } from './store.js';
 
 const WAITING = 'queue:waiting';
 const SEQUENCE = 'queue:seq';
+const PROMISED = 'queue:promised';
 const ACTIVE = 'queue:active';
 const ACTIVE_PREFIX = 'queue:active:';
 const activeKey = (tokenId: string) => `${ACTIVE_PREFIX}${tokenId}`;
@@ -27,14 +28,25 @@ redis.call('HSET', KEYS[1], 'token', ARGV[2], 'id', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {ARGV[2], 1}`;
 
-/** Moves the head of the queue to active in one step: a token is never in neither place. */
+/**
+ * Moves the head of the queue to active in one step (a token is never in neither place) and hands back the
+ * admission times those tokens had been promised ('' for none).
+ */
 const ACTIVATE = `
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local promised = {}
 for i = 1, #popped, 2 do
   redis.call('SET', ARGV[4] .. popped[i], '1', 'PX', ARGV[2])
   redis.call('ZADD', KEYS[2], ARGV[3], popped[i])
+  promised[#promised + 1] = redis.call('HGET', KEYS[3], popped[i]) or ''
+  redis.call('HDEL', KEYS[3], popped[i])
 end
-return #popped / 2`;
+return promised`;
+
+/** A promise for a token still waiting only: one admitted meanwhile is not promised again. */
+const PROMISE = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+return 0`;
 
 /**
  * The waiting room in Redis, shared by every replica: a sorted set for the queue (score =
@@ -83,30 +95,35 @@ export class RedisQueueStore implements QueueStore {
     return ttl > 0 ? { kind: 'active', expiresAt: nowMs + ttl } : undefined;
   }
 
+  async promise(tokenId: string, atMs: number): Promise<void> {
+    await this.redis.eval(PROMISE, 2, WAITING, PROMISED, tokenId, atMs);
+  }
+
   async admit(
     round: number,
     roundMs: number,
     nowMs: number,
     activeTtlMs: number,
     slots: (active: number, waiting: number) => number,
-  ): Promise<number> {
+  ): Promise<AdmittedRound> {
+    const none: AdmittedRound = { admitted: 0, promisedAt: [] };
     // One replica runs each round: the others find the round key taken.
-    if ((await this.redis.set(roundKey(round), '1', 'PX', roundMs * 2, 'NX')) === null) return 0;
+    if ((await this.redis.set(roundKey(round), '1', 'PX', roundMs * 2, 'NX')) === null) return none;
     const { active, waiting } = await this.counts(nowMs);
     const count = slots(active, waiting);
-    if (count <= 0) return 0;
-    return Number(
-      await this.redis.eval(
-        ACTIVATE,
-        2,
-        WAITING,
-        ACTIVE,
-        count,
-        activeTtlMs,
-        nowMs + activeTtlMs,
-        ACTIVE_PREFIX,
-      ),
-    );
+    if (count <= 0) return none;
+    const promised = (await this.redis.eval(
+      ACTIVATE,
+      3,
+      WAITING,
+      ACTIVE,
+      PROMISED,
+      count,
+      activeTtlMs,
+      nowMs + activeTtlMs,
+      ACTIVE_PREFIX,
+    )) as string[];
+    return { admitted: promised.length, promisedAt: promised.filter(Boolean).map(Number) };
   }
 
   async finish(tokenId: string): Promise<void> {

@@ -6,6 +6,13 @@ export type TokenState =
   | { kind: 'gone' };
 
 /** The waiting room's shared state: Redis across replicas, or in-process for a single one. */
+/** One admission round's outcome: how many were admitted, and when those had been promised admission. */
+export interface AdmittedRound {
+  admitted: number;
+  /** Epoch ms, one per admitted token that had a promise (promise()). */
+  promisedAt: number[];
+}
+
 export interface QueueStore {
   /**
    * Queues `tokenId` as `userId`'s token unless the user already has a live one (waiting or active): one
@@ -18,10 +25,12 @@ export interface QueueStore {
     token: string,
     replacing?: string,
   ): Promise<{ token: string; created: boolean }>;
+  /** Remembers when a waiting token was told it would be admitted, until it is (the ETA's accuracy). */
+  promise(tokenId: string, atMs: number): Promise<void>;
   state(tokenId: string, nowMs: number): Promise<TokenState>;
   /**
    * Runs admission round `round` unless a replica already did: `slots(active, waiting)` says
-   * how many of the head to activate for `activeTtlMs`. Returns how many were admitted.
+   * how many of the head to activate for `activeTtlMs`.
    */
   admit(
     round: number,
@@ -29,7 +38,7 @@ export interface QueueStore {
     nowMs: number,
     activeTtlMs: number,
     slots: (active: number, waiting: number) => number,
-  ): Promise<number>;
+  ): Promise<AdmittedRound>;
   /** Ends a token (its payment completed). */
   finish(tokenId: string): Promise<void>;
   counts(nowMs: number): Promise<{ waiting: number; active: number }>;
@@ -41,6 +50,7 @@ export class MemoryQueueStore implements QueueStore {
   private readonly waiting = new Map<string, number>();
   private readonly active = new Map<string, number>();
   private readonly byUser = new Map<number, { tokenId: string; token: string }>();
+  private readonly promised = new Map<string, number>();
   private nextSeq = 0;
   private lastRound = -1;
 
@@ -60,6 +70,10 @@ export class MemoryQueueStore implements QueueStore {
     return { token, created: true };
   }
 
+  async promise(tokenId: string, atMs: number): Promise<void> {
+    if (this.waiting.has(tokenId)) this.promised.set(tokenId, atMs);
+  }
+
   async state(tokenId: string, nowMs: number): Promise<TokenState> {
     const expiresAt = this.active.get(tokenId);
     if (expiresAt !== undefined && expiresAt > nowMs) return { kind: 'active', expiresAt };
@@ -75,19 +89,22 @@ export class MemoryQueueStore implements QueueStore {
     nowMs: number,
     activeTtlMs: number,
     slots: (active: number, waiting: number) => number,
-  ): Promise<number> {
-    if (round <= this.lastRound) return 0;
+  ): Promise<AdmittedRound> {
+    const outcome: AdmittedRound = { admitted: 0, promisedAt: [] };
+    if (round <= this.lastRound) return outcome;
     this.lastRound = round;
     this.prune(nowMs);
     const count = slots(this.active.size, this.waiting.size);
-    let admitted = 0;
     for (const tokenId of this.waiting.keys()) {
-      if (admitted >= count) break;
+      if (outcome.admitted >= count) break;
       this.waiting.delete(tokenId);
       this.active.set(tokenId, nowMs + activeTtlMs);
-      admitted++;
+      outcome.admitted++;
+      const promisedAt = this.promised.get(tokenId);
+      if (promisedAt !== undefined) outcome.promisedAt.push(promisedAt);
+      this.promised.delete(tokenId);
     }
-    return admitted;
+    return outcome;
   }
 
   async finish(tokenId: string): Promise<void> {

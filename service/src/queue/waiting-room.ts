@@ -1,7 +1,8 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
+import type { AdmissionRate } from './adaptive-rate.js';
 import type { QueueStore } from './store.js';
 import { issueToken, verifyToken, type QueueToken } from './tokens.js';
 import { SERVICE_METRICS } from '../metrics.js';
@@ -14,6 +15,8 @@ export interface WaitingRoomOptions {
   store: QueueStore;
   secret: string;
   policy: AdmissionPolicy;
+  /** The admissions per round now (it overrides `policy.perInterval`): fixed, or following the capacity. */
+  rate: AdmissionRate;
   activeTtlMs: number;
   registry: Registry;
   logger: Logger;
@@ -27,6 +30,8 @@ export interface WaitingRoomOptions {
 export class WaitingRoom {
   private timer: NodeJS.Timeout | undefined;
   private readonly admitted: Counter;
+  private readonly etaError: Histogram;
+  private readonly jumpAttempts: Counter;
   private readonly now: () => number;
   private roundFailing = false;
 
@@ -52,6 +57,8 @@ export class WaitingRoom {
       ...SERVICE_METRICS.queueAdmitted,
       registers: [registry],
     });
+    this.etaError = new Histogram({ ...SERVICE_METRICS.queueEtaError, registers: [registry] });
+    this.jumpAttempts = new Counter({ ...SERVICE_METRICS.queueJumpAttempts, registers: [registry] });
   }
 
   start(): void {
@@ -65,19 +72,21 @@ export class WaitingRoom {
 
   /** One admission round (the timer calls this; tests may too). */
   async runRound(): Promise<number> {
-    const { store, policy, activeTtlMs, logger } = this.options;
+    const { store, activeTtlMs, logger } = this.options;
+    const policy = this.currentPolicy();
     const now = this.now();
     try {
-      const count = await store.admit(
+      const { admitted, promisedAt } = await store.admit(
         admissionRound(policy, now),
         policy.intervalMs,
         now,
         activeTtlMs,
         (active, waiting) => admissionSlots(policy, active, waiting),
       );
-      this.admitted.inc(count);
+      this.admitted.inc(admitted);
+      for (const promised of promisedAt) this.etaError.observe((now - promised) / 1000);
       this.roundFailing = false;
-      return count;
+      return admitted;
     } catch (error) {
       if (!this.roundFailing) logger.warn({ err: (error as Error).message }, 'queue admission round failed');
       this.roundFailing = true;
@@ -97,7 +106,13 @@ export class WaitingRoom {
       live = joined.created ? claims : verifyToken(secret, joined.token);
       if (!live) throw unavailable(new Error('the queue keeps a token this replica cannot verify'));
     }
-    return { token: joined.token, status: await this.statusOf(live), created: joined.created };
+    const status = await this.statusOf(live);
+    if (joined.created && status.state === 'WAITING') {
+      // The first promise a place is given. Only the ETA histogram needs it: a failure costs one sample, not
+      // the user's place.
+      await store.promise(live.jti, this.now() + status.estimatedWaitSeconds * 1000).catch(() => undefined);
+    }
+    return { token: joined.token, status, created: joined.created };
   }
 
   /**
@@ -124,6 +139,7 @@ export class WaitingRoom {
     const claims = this.identify(header, userId);
     const status = await this.statusOf(claims);
     if (status.state === 'WAITING') {
+      this.jumpAttempts.inc();
       throw forbidden(
         'queue-token-not-active',
         `the token is still waiting in the queue at position ${status.position}`,
@@ -139,6 +155,11 @@ export class WaitingRoom {
     });
   }
 
+  /** The policy at the current rate: rounds and the waiting users' estimates follow it. */
+  private currentPolicy(): AdmissionPolicy {
+    return { ...this.options.policy, perInterval: this.options.rate.perInterval() };
+  }
+
   private async statusOf(claims: QueueToken): Promise<QueueStatus> {
     const state = await this.options.store.state(claims.jti, this.now()).catch(unavailable);
     switch (state.kind) {
@@ -148,7 +169,7 @@ export class WaitingRoom {
         return {
           state: 'WAITING',
           position: state.position,
-          estimatedWaitSeconds: estimatedWaitSeconds(this.options.policy, state.position),
+          estimatedWaitSeconds: estimatedWaitSeconds(this.currentPolicy(), state.position),
         };
       case 'gone':
         throw unauthorized(

@@ -1,0 +1,183 @@
+import type { CustomObjectsApi, KubernetesListObject } from '@kubernetes/client-node';
+import { labelEquals, METRICS, queryScalar, type Logger } from '@concert-booking/lib';
+import { API_VERSION, GROUP, VERSION } from '../api/alertscaler.js';
+import {
+  ONSALE_KIND,
+  ONSALE_PLURAL,
+  parseOnSale,
+  type OnSale,
+  type OnSaleResource,
+  type OnSaleSpec,
+  type OnSaleStatus,
+} from '../api/onsale.js';
+import { httpCode } from '../kube-errors.js';
+import { FIELD_MANAGER } from '../targets/kube-scale.js';
+import { holdsReplicas, onSalePhase } from './schedule.js';
+import { isDeepStrictEqual } from 'node:util';
+
+const MAX_CONFLICT_RETRIES = 5;
+
+/** The waiting room as the sale sees it; undefined when it could not be read. */
+export interface QueueReading {
+  waiting: number;
+  admittedSinceOpen: number;
+  admissionRate: number;
+}
+
+export type QueueReader = (
+  namespace: string,
+  spec: OnSaleSpec,
+  now: Date,
+) => Promise<QueueReading | undefined>;
+
+/** Reads the waiting room's metrics (service/src/queue/waiting-room.ts) from Prometheus. */
+export function prometheusQueueReader(url: string, timeoutMs: number): QueueReader {
+  return async (namespace, spec, now) => {
+    const ns = `{${labelEquals('namespace', namespace)}}`;
+    const sinceOpen = Math.floor((now.getTime() - Date.parse(spec.opensAt)) / 1000);
+    try {
+      const [waiting, admitted, rate] = await Promise.all([
+        queryScalar(url, `sum(${METRICS.queueWaiting}${ns})`, timeoutMs),
+        // increase() over the sale so far: counter resets (a replica restarted) are accounted for.
+        sinceOpen > 0
+          ? queryScalar(url, `sum(increase(${METRICS.queueAdmitted}${ns}[${sinceOpen}s]))`, timeoutMs)
+          : 0,
+        queryScalar(url, `max(${METRICS.queueAdmissionRate}${ns})`, timeoutMs),
+      ]);
+      if (waiting === null) return undefined;
+      return { waiting, admittedSinceOpen: Math.round(admitted ?? 0), admissionRate: rate ?? 0 };
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The status a sale has after a pass, from what it had, the clock and the queue. Pure. */
+export function onSaleStatusAfter(sale: OnSale, now: Date, queue: QueueReading | undefined): OnSaleStatus {
+  const previous = sale.status;
+  if (!sale.spec.valid) {
+    return { observedGeneration: sale.generation, problem: sale.spec.problem, holdingReplicas: false };
+  }
+  const spec = sale.spec.value;
+  const phase = onSalePhase(spec, previous.phase, now, queue?.waiting);
+  return {
+    observedGeneration: sale.generation,
+    phase,
+    lastTransitionTime: phase === previous.phase ? previous.lastTransitionTime : now.toISOString(),
+    holdingReplicas: holdsReplicas(spec, phase, now),
+    // An unreadable queue keeps the last known numbers rather than reporting zero.
+    admitted: queue ? queue.admittedSinceOpen : previous.admitted,
+    admissionRate: queue ? queue.admissionRate : previous.admissionRate,
+    waiting: queue ? queue.waiting : previous.waiting,
+  };
+}
+
+export interface OnSaleReconcilerDeps {
+  api: CustomObjectsApi;
+  namespace: string;
+  readQueue: QueueReader;
+  clock: () => Date;
+  logger: Logger;
+}
+
+type Resource = OnSaleResource & { metadata: { name: string; namespace: string; resourceVersion?: string } };
+
+/**
+ * One pass over a namespace's OnSales: each one's phase and numbers into its status. The sales that hold
+ * replicas come out of the pass for the AlertScaler reconciler (`floorsFor`).
+ */
+export class OnSaleReconciler {
+  private holding: OnSale[] = [];
+
+  constructor(private readonly deps: OnSaleReconcilerDeps) {}
+
+  /** The minReplicas of every sale holding AlertScaler `name` at the last pass. */
+  floorsFor(namespace: string, name: string): number[] {
+    return this.holding
+      .filter((sale) => sale.namespace === namespace && sale.status.holdingReplicas)
+      .flatMap((sale) =>
+        sale.spec.valid && sale.spec.value.scaling.alertScalerName === name
+          ? [sale.spec.value.scaling.minReplicas]
+          : [],
+      );
+  }
+
+  async reconcileAll(): Promise<OnSale[]> {
+    const { api, namespace } = this.deps;
+    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL };
+    const list = (await api.listNamespacedCustomObject(path)) as KubernetesListObject<Resource>;
+    const sales: OnSale[] = [];
+    for (const resource of list.items) {
+      const sale = await this.reconcile(resource.metadata.name);
+      if (sale) sales.push(sale);
+    }
+    this.holding = sales;
+    return sales;
+  }
+
+  /** Writes one sale's status at the version read (retried on conflict); undefined when it is gone. */
+  private async reconcile(name: string): Promise<OnSale | undefined> {
+    const { api, namespace, clock, readQueue, logger } = this.deps;
+    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL, name };
+    for (let attempt = 1; ; attempt++) {
+      let resource: Resource;
+      try {
+        resource = (await api.getNamespacedCustomObject(path)) as Resource;
+      } catch (error) {
+        if (httpCode(error) === 404) return undefined;
+        throw error;
+      }
+      const sale = parseOnSale(resource);
+      const now = clock();
+      const queue = sale.spec.valid ? await readQueue(namespace, sale.spec.value, now) : undefined;
+      const status = onSaleStatusAfter(sale, now, queue);
+      if (isDeepStrictEqual(status, sale.status)) return sale;
+      try {
+        await api.replaceNamespacedCustomObjectStatus({
+          ...path,
+          body: { ...resource, apiVersion: API_VERSION, kind: ONSALE_KIND, status },
+          fieldManager: FIELD_MANAGER,
+        });
+        if (status.phase !== sale.status.phase)
+          logger.info({ sale: name, phase: status.phase }, 'OnSale phase');
+        return { ...sale, status };
+      } catch (error) {
+        const code = httpCode(error);
+        if (code === 404) return undefined;
+        if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+}
+
+/** The leader's periodic OnSale pass; `afterPass` re-reconciles the AlertScalers under the new floors. */
+export class OnSaleLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly sales: OnSaleReconciler,
+    private readonly intervalMs: number,
+    private readonly afterPass: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    const pass = () => {
+      this.running ??= this.sales
+        .reconcileAll()
+        .then(() => this.afterPass())
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'OnSale pass failed; next pass retries'))
+        .finally(() => (this.running = undefined));
+    };
+    pass();
+    this.timer = setInterval(pass, this.intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
