@@ -66,15 +66,16 @@ describe('configuration', () => {
     const config = loadConfig({
       DATABASE_URL_FILE: path.join(dir, 'db'),
       REDIS_URL_FILE: path.join(dir, 'redis'),
+      ...ISSUER,
     });
     expect(config.DATABASE_URL).toBe('postgres://u:p@db.example:5432/booking');
     expect(config.REDIS_URL).toBe('rediss://:secret@cache.example:6380');
-    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'missing') })).toThrow(
+    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'missing'), ...ISSUER })).toThrow(
       /^invalid configuration: DATABASE_URL_FILE: cannot read /,
     );
     // A file whose content is no URL is refused under the variable's own rule.
     writeFileSync(path.join(dir, 'db'), 'mysql://u@db/booking');
-    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'db') })).toThrow(
+    expect(() => loadConfig({ DATABASE_URL_FILE: path.join(dir, 'db'), ...ISSUER })).toThrow(
       /^invalid configuration: DATABASE_URL: /,
     );
   });

@@ -110,7 +110,9 @@ describe('the seat map over HTTP', () => {
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body.toString())).toMatchObject({ type: '/problems/not-found' });
 
-    const metrics = (await raw('/metrics')).body.toString();
+    // On the admin port: /metrics is never served on the API.
+    expect((await raw('/metrics')).status).toBe(404);
+    const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
     const count = (status: number) =>
       Number(
         new RegExp(
