@@ -5,6 +5,7 @@
  * skips: a cluster that cannot start fails the suite with the part that failed and its log.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, LABEL } from '@concert-booking/cdk8s/labels';
@@ -15,12 +16,15 @@ import { host, mountsUnder } from '../../src/cluster/host.js';
 import { kubectlFor, type Kubectl } from '../../src/cluster/kubectl.js';
 import { clusterLayout, NETWORK } from '../../src/cluster/layout.js';
 import { spawnProcess } from '../../src/process.js';
-import { waitFor } from '../../src/wait.js';
+import { freePort, waitFor } from '../../src/wait.js';
+import { bearer, testIssuer } from '../../src/identity.js';
 
 const NS = 'concert-booking';
 const layout = clusterLayout();
 const work = mkdtempSync(join(tmpdir(), 'bundle-in-cluster-'));
 let kubectl: Kubectl;
+/** The identity provider's key set, served to the pods from the node's own address (the pod gateway). */
+let jwksServer: Server | undefined;
 
 /** Runs a command of ours as a user would; rejects with its output when it fails. */
 async function run(
@@ -110,12 +114,26 @@ beforeAll(async () => {
   });
   // docs/deploy.md as written, in one shell as a user types it, in a folder whose charts/ are the local
   // ones, with the cluster's kubectl.
-  const env = { KUBECONFIG: layout.adminKubeconfig, PATH: `${await envtestBinaries()}:${process.env.PATH}` };
+  // The operator's identity provider (the booking-identity Secret of step 3) is the tests' issuer.
+  const issuer = testIssuer();
+  const jwksPort = await freePort();
+  jwksServer = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(issuer.jwksFile)),
+  );
+  await new Promise<void>((done) => jwksServer!.listen(jwksPort, NETWORK.podGateway, done));
+  const env = {
+    KUBECONFIG: layout.adminKubeconfig,
+    PATH: `${await envtestBinaries()}:${process.env.PATH}`,
+    IDP_ISSUER: issuer.issuer,
+    IDP_AUDIENCE: issuer.audience,
+    IDP_JWKS_URL: `http://${NETWORK.podGateway}:${jwksPort}/jwks.json`,
+  };
   const steps = [...deploySteps('## 3.'), ...deploySteps('## 4.')].join('\n');
   await run('docs/deploy.md steps 3 and 4', 'bash', ['-euo', 'pipefail', '-c', steps], env, work);
 }, 45 * 60_000);
 
 afterAll(async () => {
+  jwksServer?.close();
   await cluster('down').catch((error: Error) => process.stderr.write(`${error.message}\n`));
   rmSync(work, { recursive: true, force: true });
 }, 120_000);
@@ -185,12 +203,15 @@ describe('the bundle in the local cluster', () => {
     const seat = (map.seats as { id: number; price: number; status: string }[]).find(
       (s) => s.status === 'AVAILABLE',
     )!;
-    const { body: issued } = await send('POST', '/v1/queue/tokens', { userId: 7 });
+    // User 7 signs in with the operator's identity provider (the JWKS the pods fetch from the node).
+    const user = await bearer(7);
+    const { status: issuedStatus, body: issued } = await send('POST', '/v1/queue/tokens', undefined, user);
+    expect(issuedStatus).toBeLessThan(300);
     const token = issued.token as string;
     await waitFor(
       async () =>
-        (await send('GET', '/v1/queue/tokens/current', undefined, { 'Queue-Token': token })).body.state ===
-        'ACTIVE',
+        (await send('GET', '/v1/queue/tokens/current', undefined, { ...user, 'Queue-Token': token })).body
+          .state === 'ACTIVE',
       30_000,
       'an admitted token',
     );
@@ -198,21 +219,21 @@ describe('the bundle in the local cluster', () => {
       'POST',
       '/v1/reservations',
       { timeslotId: 1, seatId: seat.id },
-      { 'Queue-Token': token },
+      { ...user, 'Queue-Token': token },
     );
     expect(hold.status).toBe(201);
     const charge = await send(
       'POST',
       '/v1/users/7/balance/charges',
       { amount: seat.price },
-      { 'Idempotency-Key': 'cluster-charge' },
+      { ...(await bearer(7, ['wallet:topup'])), 'Idempotency-Key': 'cluster-charge' },
     );
     expect(charge.status).toBe(201);
     const paid = await send(
       'POST',
       '/v1/payments',
       { reservationId: hold.body.id },
-      { 'Queue-Token': token, 'Idempotency-Key': 'cluster-pay' },
+      { ...user, 'Queue-Token': token, 'Idempotency-Key': 'cluster-pay' },
     );
     expect(paid.status).toBe(201);
     const after = (await send('GET', '/v1/timeslots/1/seats')).body.seats as { id: number; status: string }[];
@@ -246,7 +267,7 @@ describe('the bundle in the local cluster', () => {
     const delivered = async () => {
       let total = 0;
       for (const pod of controllers) {
-        const text = await (await fetch(`http://${pod.status.podIP}:9464/metrics`)).text();
+        const text = await (await fetch(`http://${pod.status.podIP}:8080/metrics`)).text();
         for (const m of text.matchAll(/^alertscaler_webhook_requests_total\{[^}]*\} (\d+)/gm))
           total += Number(m[1]);
       }
