@@ -6,7 +6,7 @@
  */
 import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SignJWT, importJWK } from 'jose';
 
 export const DEV_ISSUER = 'urn:concert-booking:dev-issuer';
@@ -36,6 +36,9 @@ const JWKS_FILE = 'jwks.json';
  * of them read the one that won.
  */
 export function localIssuer(dir: string, issuer = DEV_ISSUER, audience = DEV_AUDIENCE): LocalIssuer {
+  // Only the key's own folder is private: a recursive mkdir would give the mode to every parent it creates
+  // too, and a private .data would lock out the embedded PostgreSQL, which runs as another user.
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyFile = join(dir, KEY_FILE);
   const privateJwk = readOrCreateKey(keyFile);

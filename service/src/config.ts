@@ -179,6 +179,11 @@ export interface Config extends Omit<
   QUEUE_TOKEN_SECRET: string | undefined;
   SEED_DEMO_DATA: boolean;
   ADMIN_TOKEN: string | undefined;
+  /**
+   * Decided when the environment is read: the embedded default sets DATABASE_URL itself once its PostgreSQL
+   * runs, so a later look at DATABASE_URL would no longer see that no database was configured.
+   */
+  DEVELOPMENT_ISSUER: boolean;
 }
 
 /**
@@ -239,5 +244,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { serves = true
     QUEUE_TOKEN_SECRET: raw.QUEUE_TOKEN_SECRET ?? secretFromFile,
     SEED_DEMO_DATA: raw.SEED_DEMO_DATA ?? raw.DATABASE_URL === undefined,
     ADMIN_TOKEN: adminToken,
+    DEVELOPMENT_ISSUER: serves && usesDevelopmentIssuer(raw),
   };
 }

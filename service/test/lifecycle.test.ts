@@ -86,7 +86,10 @@ describe('configuration', () => {
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SEED_DEMO_DATA).toBe(true);
     expect(config.HOST).toBe('127.0.0.1');
+    // Decided here: main.ts sets DATABASE_URL once the embedded PostgreSQL runs, before the app is composed.
+    expect(config.DEVELOPMENT_ISSUER).toBe(true);
     expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER }).SEED_DEMO_DATA).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://a@b/c', ...ISSUER }).DEVELOPMENT_ISSUER).toBe(false);
   });
 
   test.each([

@@ -8,7 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { localIssuer, type Logger } from '@concert-booking/lib';
-import { usesDevelopmentIssuer, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { ProblemError } from '../http/problem.js';
 
 /** Who is calling: the token's subject and the scopes it was granted. */
@@ -50,7 +50,7 @@ export function createAuthenticator(config: Config, logger: Logger): Authenticat
   let audience = config.AUTH_AUDIENCE;
   let keys: JWTVerifyGetKey;
   let developmentJwks: JSONWebKeySet | undefined;
-  if (usesDevelopmentIssuer(config)) {
+  if (config.DEVELOPMENT_ISSUER) {
     const local = localIssuer(config.AUTH_DEV_ISSUER_DIR);
     ({ issuer, audience } = local);
     developmentJwks = JSON.parse(readFileSync(local.jwksFile, 'utf8')) as JSONWebKeySet;
