@@ -154,7 +154,7 @@ export const SECRET_FILE_VARIABLES = [
 type Raw = z.infer<typeof schema>;
 
 /** The development issuer runs only where nothing else could: `npm start` with its embedded database. */
-export const usesDevelopmentIssuer = (
+const usesDevelopmentIssuer = (
   config: Pick<Raw, 'AUTH_ISSUER' | 'EMBEDDED_POSTGRES' | 'DATABASE_URL'>,
 ) => !config.AUTH_ISSUER && config.EMBEDDED_POSTGRES && !config.DATABASE_URL;
 
