@@ -154,9 +154,8 @@ export const SECRET_FILE_VARIABLES = [
 type Raw = z.infer<typeof schema>;
 
 /** The development issuer runs only where nothing else could: `npm start` with its embedded database. */
-const usesDevelopmentIssuer = (
-  config: Pick<Raw, 'AUTH_ISSUER' | 'EMBEDDED_POSTGRES' | 'DATABASE_URL'>,
-) => !config.AUTH_ISSUER && config.EMBEDDED_POSTGRES && !config.DATABASE_URL;
+const usesDevelopmentIssuer = (config: Pick<Raw, 'AUTH_ISSUER' | 'EMBEDDED_POSTGRES' | 'DATABASE_URL'>) =>
+  !config.AUTH_ISSUER && config.EMBEDDED_POSTGRES && !config.DATABASE_URL;
 
 function checkAuthentication(raw: Raw): void {
   if (!raw.AUTH_ISSUER) {
