@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseCommandLine, runMain, type CommandLine } from '@concert-booking/lib';
 import { Alertmanager } from './src/alertmanager.js';
@@ -7,6 +8,7 @@ import { BookingService } from './src/booking-service.js';
 import type { Chart } from 'cdk8s';
 import { Bundle } from './src/bundle.js';
 import { CloudNativePgCluster } from './src/cloudnative-pg.js';
+import { HELM_CHART_DIR, helmChart } from './src/helm.js';
 import {
   loadMonitoringFiles,
   MonitoringFilesError,
@@ -65,18 +67,37 @@ export function buildBundle(
     );
 }
 
-const COMMAND: CommandLine<{ out: { type: 'string' } }> = {
+const COMMAND: CommandLine<{ out: { type: 'string' }; 'helm-out': { type: 'string' } }> = {
   name: 'npm run synth --',
-  usage: `[--out charts]
+  usage: `[--out charts] [--helm-out helm/concert-booking]
   Synthesizes the bundle's manifests into --out (default: charts/ at the repository root), with BUNDLE_VALUES's
-  values file over the defaults when it is set.`,
-  options: { out: { type: 'string' } },
+  values file over the defaults when it is set, and the Helm chart generated from them into --helm-out
+  (default: ${HELM_CHART_DIR} at the repository root, written only when --out is not given or --helm-out is).`,
+  options: { out: { type: 'string' }, 'helm-out': { type: 'string' } },
 };
 
-/** `tsx cdk8s/main.ts [--out dir]`: synthesizes the charts (default: charts/ at the repository root). */
+/** The generated Helm chart of `values` (see src/helm.ts). */
+export function bundleHelmChart(
+  values: BundleValues,
+  committedMonitoring: MonitoringFiles = loadMonitoringFiles(REPO_ROOT),
+): Map<string, string> {
+  return helmChart(values, (v) => buildBundle(v, committedMonitoring).manifests());
+}
+
+/** Replaces the chart directory's content with `files` (a template gone from the app is gone from the chart). */
+function writeHelmChart(dir: string, files: Map<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [file, text] of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+}
+
+/** `tsx cdk8s/main.ts [--out dir] [--helm-out dir]`: synthesizes the charts and the Helm chart. */
 function main(argv: string[]): void {
   const { values } = parseCommandLine(COMMAND, argv);
   const outdir = resolve(values.out ?? resolve(REPO_ROOT, 'charts'));
+  const helmDir = values['helm-out'] ?? (values.out ? undefined : resolve(REPO_ROOT, HELM_CHART_DIR));
   let monitoring: MonitoringFiles;
   try {
     monitoring = loadMonitoringFiles(REPO_ROOT);
@@ -89,6 +110,10 @@ function main(argv: string[]): void {
   for (const warning of monitoringWarnings(bundleValues)) console.error(`synth: warning: ${warning}`);
   const files = buildBundle(bundleValues, monitoring).synth(outdir);
   for (const file of files) console.log(`${outdir}/${file}`);
+  if (helmDir === undefined) return;
+  const chart = bundleHelmChart(bundleValues, monitoring);
+  writeHelmChart(resolve(helmDir), chart);
+  for (const file of chart.keys()) console.log(`${resolve(helmDir)}/${file}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -2,9 +2,10 @@
 # Builds (once per machine) or finds the external checkers the chart tests run (test/external-checks.test.ts):
 #   kube-linter  the Kubernetes linter (v0.8.3), default checks, on charts/
 #   pint         the Prometheus rule linter (v0.87.0), on monitoring/generated/
+#   helm         Helm v3.22.0: `helm lint` and `helm template` of the generated chart, helm/concert-booking/
 #   bash scripts/check-tools.sh    logs go to stderr; the LAST line of stdout is the binaries' directory
 #
-# pint is pinned in scripts/check-tools/pint/go.mod and comes from the Go module proxy (a plain
+# pint and helm are pinned in scripts/check-tools/<tool>/go.mod and come from the Go module proxy (a plain
 # `go install ...@v0.87.0` fails here: the proxy refuses the module's version list, which it reads for
 # deprecations; a go.mod with a go.sum does not need it). kube-linter's module path (golang.stackrox.io/kube-linter) is on a host the proxy here refuses
 # ("Go module fetches are limited to the module-host allowlist"), so it is built from a git clone of
@@ -16,7 +17,7 @@ set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "$0")/check-tools" && pwd)"
 CACHE_ROOT="${CHECK_TOOLS_CACHE_DIR:-/var/tmp/concert-booking/check-tools}"
-BINARIES=(kube-linter pint)
+BINARIES=(kube-linter pint helm)
 LOG_PREFIX=check-tools
 NO_GO_HINT="Install Go (>= 1.26) to build the chart checkers."
 KUBE_LINTER_VERSION=v0.8.3
@@ -30,7 +31,7 @@ TARGET="$CACHE_ROOT/kube-linter${KUBE_LINTER_VERSION#v}-pint$(pinned "$TOOLS_DIR
 
 build_into() {
   local work="$1" tool module source
-  for tool in pint; do
+  for tool in pint helm; do
     module="$(awk '$1 == "tool" { print $2; exit }' "$TOOLS_DIR/$tool/go.mod")"
     (cd "$TOOLS_DIR/$tool" && go build -trimpath -ldflags="-s -w" -o "$work/$tool" "$module")
   done
@@ -47,6 +48,7 @@ build_into() {
   rm -rf "$source"
   "$work/kube-linter" version >&2
   "$work/pint" version >&2
+  "$work/helm" version --short >&2
   printf 'kube-linter=%s (%s)\n' "$KUBE_LINTER_VERSION" "$KUBE_LINTER_COMMIT" >"$work/BUILD-INFO"
 }
 

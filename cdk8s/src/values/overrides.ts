@@ -24,7 +24,8 @@ export function mergeValues(base: unknown, override: unknown): unknown {
   return out;
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+/** `a.b.c` and a value as the override `{ a: { b: { c: value } } }`. */
+export function overrideAt(path: string, value: unknown): Record<string, unknown> {
   const keys = path.split('.');
   const override: Record<string, unknown> = {};
   let cursor = override;
@@ -33,7 +34,11 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     if (i === keys.length - 1) cursor[key] = value;
     else cursor = cursor[key] = {};
   });
-  return mergeValues(target, override) as Record<string, unknown>;
+  return override;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  return mergeValues(target, overrideAt(path, value)) as Record<string, unknown>;
 }
 
 function parseScalar(text: string): unknown {

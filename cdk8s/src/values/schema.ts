@@ -60,7 +60,7 @@ const scheduling = z.strictObject({
   ),
 });
 
-const valuesSchema = z.strictObject({
+export const valuesSchema = z.strictObject({
   /** Namespace of every namespaced object; created by charts/01-namespace. */
   namespace: dnsLabel,
   /** `app.kubernetes.io/instance` of every object (and part of every selector). */

@@ -20,7 +20,7 @@ export const NODE_BINARIES = [
 ] as const;
 
 /** The external checkers of the charts and rules (scripts/check-tools.sh). */
-export const CHECK_TOOLS = ['kube-linter', 'pint'] as const;
+export const CHECK_TOOLS = ['kube-linter', 'pint', 'helm'] as const;
 
 export const hasBinaries = (dir: string, binaries: readonly string[]) =>
   binaries.every((binary) => existsSync(join(dir, binary)));
