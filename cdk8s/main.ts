@@ -19,6 +19,7 @@ import {
 import { BundleNamespace } from './src/namespace.js';
 import { LoadTests, loadK6Scripts } from './src/load-tests.js';
 import { NetworkPolicies } from './src/network-policies.js';
+import { OperatorAlerting, OperatorScraping } from './src/operator-monitoring.js';
 import { Postgres } from './src/postgres.js';
 import { Prometheus } from './src/prometheus.js';
 import { Redis } from './src/redis.js';
@@ -54,11 +55,15 @@ export function buildBundle(
       if (v.redis.mode === 'bundled') new Redis(c, 'redis', v);
     })
     .add('30-booking-service', (c, v) => new BookingService(c, 'booking-service', v))
-    .add('40-prometheus', (c, v) => new Prometheus(c, 'prometheus', { values: v, rules: monitoring.rules }))
-    .add(
-      '50-alertmanager',
-      (c, v) => new Alertmanager(c, 'alertmanager', { values: v, config: monitoring.alertmanagerConfig }),
-    )
+    .add('40-prometheus', (c, v) => {
+      if (v.monitoring.mode === 'operator')
+        new OperatorScraping(c, 'prometheus', { values: v, rules: monitoring.rules });
+      else new Prometheus(c, 'prometheus', { values: v, rules: monitoring.rules });
+    })
+    .add('50-alertmanager', (c, v) => {
+      if (v.monitoring.mode === 'operator') new OperatorAlerting(c, 'alertmanager', v);
+      else new Alertmanager(c, 'alertmanager', { values: v, config: monitoring.alertmanagerConfig });
+    })
     .add('55-alertscaler', (c, v) => new AlertScalerController(c, 'alertscaler', v))
     .add('60-network-policies', (c, v) => new NetworkPolicies(c, 'network-policies', v))
     .add(

@@ -105,6 +105,17 @@ export function defaultAlertScalerSpec(values: BundleValues): AlertScalerSpecInp
   });
 }
 
+/** The Alertmanager the controller resyncs firing alerts from and the Prometheus it queries (monitoring.mode). */
+export function monitoringUrls(values: BundleValues): { ALERTMANAGER_URL: string; PROMETHEUS_URL: string } {
+  const { mode, operator } = values.monitoring;
+  return mode === 'operator'
+    ? { ALERTMANAGER_URL: operator.alertmanagerUrl, PROMETHEUS_URL: operator.prometheusUrl }
+    : {
+        ALERTMANAGER_URL: `http://${APPS.alertmanager.name}:${PORTS.alertmanager}`,
+        PROMETHEUS_URL: `http://${APPS.prometheus.name}:${PORTS.prometheus}`,
+      };
+}
+
 /**
  * The controller: ServiceAccount + Role + RoleBinding, Deployment (webhook, /metrics and probes on 8080),
  * Service `alertscaler:8080` (Alertmanager's webhook URL), PodDisruptionBudget, and the default AlertScaler
@@ -143,8 +154,7 @@ export class AlertScalerController extends Construct {
       PORT: String(PORTS.alertscaler),
       LOG_LEVEL: values.service.logLevel,
       WEBHOOK_TOKEN_FILE: `${SECRETS_DIR}/${tokenKey}`,
-      ALERTMANAGER_URL: `http://${APPS.alertmanager.name}:${PORTS.alertmanager}`,
-      PROMETHEUS_URL: `http://${APPS.prometheus.name}:${PORTS.prometheus}`,
+      ...monitoringUrls(values),
       LEASE_NAME,
     };
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {

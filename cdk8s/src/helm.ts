@@ -50,7 +50,7 @@ export const HELM_VALUES = [
 ] as const;
 
 /** The fields that choose which objects exist: every combination of their options is synthesized. */
-export const HELM_MODES = ['postgres.mode', 'redis.mode'] as const;
+export const HELM_MODES = ['postgres.mode', 'redis.mode', 'monitoring.mode'] as const;
 
 /** Where `npm run synth` writes the chart, under the repository root. */
 export const HELM_CHART_DIR = 'helm/concert-booking';

@@ -19,7 +19,11 @@ export type ExternalPeer =
   /** A Redis of your own (redis.mode external: values.networkPolicy.externalRedis). */
   | 'external-redis'
   /** The CloudNativePG operator's namespace (postgres.cloudnativePg.operatorNamespace). */
-  | 'cloudnative-pg-operator';
+  | 'cloudnative-pg-operator'
+  /** The prometheus-operator's Prometheus pods (monitoring.mode operator: monitoring.operator). */
+  | 'operator-prometheus'
+  /** The prometheus-operator's Alertmanager pods (monitoring.mode operator: monitoring.operator). */
+  | 'operator-alertmanager';
 
 export interface Flow {
   readonly from: AppKey | ExternalPeer;
@@ -30,7 +34,7 @@ export interface Flow {
 }
 
 /**
- * Every connection the bundle makes with `values` (postgres.mode, redis.mode); everything else is denied
+ * Every connection the bundle makes with `values` (postgres.mode, redis.mode, monitoring.mode); everything else is denied
  * (`default-deny`). DNS to kube-system is allowed for every pod (`allow-dns`). A new flow is one line here.
  */
 export function bundleFlows(values: BundleValues): Flow[] {
@@ -66,23 +70,61 @@ export function bundleFlows(values: BundleValues): Flow[] {
     values.redis.mode === 'bundled'
       ? { from: 'bookingService', to: 'redis', port: PORTS.redis, why: 'seat-map cache and waiting room' }
       : { from: 'bookingService', to: 'external-redis', why: 'seat-map cache and waiting room' };
+  const { operator } = values.monitoring;
+  const controllerApi: Flow = {
+    from: 'alertscaler',
+    to: 'kube-api',
+    why: 'watch AlertScalers, write /scale, leases, events',
+  };
+  const monitoring: Record<BundleValues['monitoring']['mode'], Flow[]> = {
+    bundled: [
+      ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
+        from: 'prometheus' as const,
+        to: app,
+        port,
+        why: `scrape job ${job}`,
+      })),
+      { from: 'prometheus', to: 'alertmanager', port: PORTS.alertmanager, why: 'alerts' },
+      { from: 'prometheus', to: 'kube-api', why: 'pod discovery' },
+      { from: 'alertmanager', to: 'alertscaler', port: PORTS.alertscaler, why: 'webhook notifications' },
+      { from: 'alertmanager', to: 'notifications', why: 'Slack (443) and e-mail (587)' },
+      { from: 'alertscaler', to: 'alertmanager', port: PORTS.alertmanager, why: 'resync of firing alerts' },
+      controllerApi,
+      { from: 'alertscaler', to: 'prometheus', port: PORTS.prometheus, why: "OnSales' waiting-room numbers" },
+    ],
+    operator: [
+      ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
+        from: 'operator-prometheus' as const,
+        to: app,
+        port,
+        why: `PodMonitor ${job}`,
+      })),
+      {
+        from: 'operator-alertmanager',
+        to: 'alertscaler',
+        port: PORTS.alertscaler,
+        why: 'webhook notifications',
+      },
+      {
+        from: 'alertscaler',
+        to: 'operator-alertmanager',
+        port: urlPort(operator.alertmanagerUrl),
+        why: 'resync of firing alerts',
+      },
+      controllerApi,
+      {
+        from: 'alertscaler',
+        to: 'operator-prometheus',
+        port: urlPort(operator.prometheusUrl),
+        why: "OnSales' waiting-room numbers",
+      },
+    ],
+  };
   return [
     { from: 'anywhere', to: 'bookingService', port: PORTS.bookingService, why: 'the API, for clients' },
     ...postgres[values.postgres.mode],
     redis,
-    ...SCRAPE_TARGETS.map(({ job, app, port }) => ({
-      from: 'prometheus' as const,
-      to: app,
-      port,
-      why: `scrape job ${job}`,
-    })),
-    { from: 'prometheus', to: 'alertmanager', port: PORTS.alertmanager, why: 'alerts' },
-    { from: 'prometheus', to: 'kube-api', why: 'pod discovery' },
-    { from: 'alertmanager', to: 'alertscaler', port: PORTS.alertscaler, why: 'webhook notifications' },
-    { from: 'alertmanager', to: 'notifications', why: 'Slack (443) and e-mail (587)' },
-    { from: 'alertscaler', to: 'alertmanager', port: PORTS.alertmanager, why: 'resync of firing alerts' },
-    { from: 'alertscaler', to: 'kube-api', why: 'watch AlertScalers, write /scale, leases, events' },
-    { from: 'alertscaler', to: 'prometheus', port: PORTS.prometheus, why: "OnSales' waiting-room numbers" },
+    ...monitoring[values.monitoring.mode],
     {
       from: 'loadTest',
       to: 'bookingService',
@@ -90,6 +132,32 @@ export function bundleFlows(values: BundleValues): Flow[] {
       why: 'k6 load tests (charts/optional)',
     },
   ];
+}
+
+/** The port of an http(s) URL, explicit or the scheme's. */
+export function urlPort(url: string): number {
+  const { port, protocol } = new URL(url);
+  return port ? Number(port) : protocol === 'https:' ? 443 : 80;
+}
+
+/** Pods in another namespace of the cluster (the operators'), as a NetworkPolicy peer; other peers: undefined. */
+function namespacePeer(values: BundleValues, peer: ExternalPeer): k8s.NetworkPolicyPeer | undefined {
+  const inNamespace = (namespace: string) => ({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+  });
+  const { operator } = values.monitoring;
+  const peers: Partial<Record<ExternalPeer, k8s.NetworkPolicyPeer>> = {
+    'cloudnative-pg-operator': inNamespace(values.postgres.cloudnativePg.operatorNamespace),
+    'operator-prometheus': {
+      ...inNamespace(operator.namespace),
+      podSelector: { matchLabels: operator.prometheusPodLabels },
+    },
+    'operator-alertmanager': {
+      ...inNamespace(operator.namespace),
+      podSelector: { matchLabels: operator.alertmanagerPodLabels },
+    },
+  };
+  return peers[peer];
 }
 
 function isApp(peer: AppKey | ExternalPeer): peer is AppKey {
@@ -156,14 +224,9 @@ export class NetworkPolicies extends Construct {
       for (const flow of FLOWS.filter((f) => f.to === app)) {
         const port = flow.port!;
         const open = FLOWS.some((f) => f.to === app && f.from === 'anywhere' && f.port === port);
+        const peer = isApp(flow.from) ? undefined : namespacePeer(values, flow.from);
         if (flow.from === 'anywhere') ingress.push({ ports: [tcp(port)] });
-        else if (flow.from === 'cloudnative-pg-operator') {
-          const namespace = values.postgres.cloudnativePg.operatorNamespace;
-          ingress.push({
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } }],
-            ports: [tcp(port)],
-          });
-        }
+        else if (peer) ingress.push({ from: [peer], ports: [tcp(port)] });
         // A port open to any source needs no rule per source.
         else if (!open && isApp(flow.from)) {
           ingress.push({
@@ -172,14 +235,15 @@ export class NetworkPolicies extends Construct {
           });
         }
       }
-      const egress: k8s.NetworkPolicyEgressRule[] = FLOWS.filter((f) => f.from === app).map((flow) =>
-        isApp(flow.to)
-          ? {
-              to: [{ podSelector: { matchLabels: selectorLabels(values, flow.to) } }],
-              ports: [tcp(flow.port!)],
-            }
-          : external(flow.to),
-      );
+      const egress: k8s.NetworkPolicyEgressRule[] = FLOWS.filter((f) => f.from === app).map((flow) => {
+        if (isApp(flow.to))
+          return {
+            to: [{ podSelector: { matchLabels: selectorLabels(values, flow.to) } }],
+            ports: [tcp(flow.port!)],
+          };
+        const peer = namespacePeer(values, flow.to);
+        return peer ? { to: [peer], ports: [tcp(flow.port!)] } : external(flow.to);
+      });
       const name = `allow-${APPS[app].name}`;
       this.policies.push(
         new k8s.KubeNetworkPolicy(this, name, {

@@ -29,11 +29,11 @@ export const RULES_FILE = 'booking.rules.yml';
 
 /**
  * Pods Prometheus scrapes, by job name: pods of `app` in the bundle's namespace, on the container port
- * `port`, path /metrics. The NetworkPolicies open exactly these flows.
+ * `port` (named `portName`), path /metrics. The NetworkPolicies open exactly these flows.
  */
-export const SCRAPE_TARGETS: readonly { job: string; app: AppKey; port: number }[] = [
-  { job: 'booking-service', app: 'bookingService', port: PORTS.bookingServiceAdmin },
-  { job: 'alertscaler', app: 'alertscaler', port: PORTS.alertscaler },
+export const SCRAPE_TARGETS: readonly { job: string; app: AppKey; port: number; portName: string }[] = [
+  { job: 'booking-service', app: 'bookingService', port: PORTS.bookingServiceAdmin, portName: 'admin' },
+  { job: 'alertscaler', app: 'alertscaler', port: PORTS.alertscaler, portName: 'http' },
 ];
 
 /** prometheus.yml: pod discovery limited to the namespace (monitoring/src/prometheus.ts), rules, alerting. */

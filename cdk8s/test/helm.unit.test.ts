@@ -55,8 +55,12 @@ describe('the generated Helm chart', () => {
   });
 
   test('the modes are every combination of the schema options', () => {
-    expect(modeCombinations()).toHaveLength(3 * 2);
-    expect(modeCombinations()[0]).toEqual({ 'postgres.mode': 'bundled', 'redis.mode': 'bundled' });
+    expect(modeCombinations()).toHaveLength(3 * 2 * 2);
+    expect(modeCombinations()[0]).toEqual({
+      'postgres.mode': 'bundled',
+      'redis.mode': 'bundled',
+      'monitoring.mode': 'bundled',
+    });
   });
 
   test('an object present in some modes only is guarded by those modes, and the rest by none', () => {
@@ -65,7 +69,10 @@ describe('the generated Helm chart', () => {
       /\{\{- if eq \.Values\.postgres\.mode "cloudnative-pg" \}\}\n---\napiVersion: postgresql\.cnpg\.io\/v1/,
     );
     expect(postgres).not.toMatch(/redis\.mode/);
-    expect(fresh.get('templates/50-alertmanager.yaml')).not.toMatch(/\{\{-? if/);
+    // The AlertScaler is the same in every mode: no `if` line right before it.
+    expect(fresh.get('templates/55-alertscaler.yaml')).toMatch(
+      /(?<!\}\}\n)---\napiVersion: [^\n]+\nkind: AlertScaler\n/,
+    );
   });
 
   test('the CRDs are plain YAML in crds/ (installed first), the namespace is left to the install steps', () => {

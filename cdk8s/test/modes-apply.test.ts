@@ -1,6 +1,7 @@
 // The non-default modes against a real API server (issue 17): postgres.mode cloudnative-pg's Cluster is
-// validated by the CloudNativePG CRD (from its Go module, pinned below), and the external modes apply.
-// A broken Cluster is refused through the same path, so the CRD's schema is what judges.
+// validated by the CloudNativePG CRD and monitoring.mode operator's PodMonitors, PrometheusRule and
+// AlertmanagerConfig by the prometheus-operator CRDs (each from its Go module, pinned below), and the external
+// modes apply. Broken objects are refused through the same path, so the CRDs' schemas are what judges.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,15 @@ import { waitFor } from '@concert-booking/devkit/wait';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
 import { buildBundle, REPO_ROOT } from '../main.js';
 import { loadMonitoringFiles } from '../src/monitoring-files.js';
+import { parse } from 'yaml';
 import { valuesWith, type ValuesOverride } from '../src/values.js';
 
 /** The CloudNativePG release whose CRDs validate the Cluster the bundle emits. */
 const CNPG_MODULE = 'github.com/cloudnative-pg/cloudnative-pg@v1.27.0';
+
+/** The prometheus-operator release whose CRDs (example/prometheus-operator-crd) validate monitoring.mode operator. */
+const PROMETHEUS_OPERATOR_MODULE = 'github.com/prometheus-operator/prometheus-operator@v0.85.0';
+const PROMETHEUS_OPERATOR_CRDS = ['podmonitors', 'prometheusrules', 'alertmanagerconfigs'];
 
 /** A module's files from the Go module proxy (checksum-verified by the go command), as a directory. */
 function goModuleDir(module: string): string {
@@ -82,7 +88,74 @@ describeWithCluster('the postgres and redis modes applied to a real API server',
     const result = await apply(cluster(), join(crds, clusters));
     if (result.code !== 0) throw new Error(result.stderr);
     await established(cluster(), ['crd/clusters.postgresql.cnpg.io']);
+    const operatorCrds = join(goModuleDir(PROMETHEUS_OPERATOR_MODULE), 'example', 'prometheus-operator-crd');
+    for (const plural of PROMETHEUS_OPERATOR_CRDS) {
+      const applied = await apply(cluster(), join(operatorCrds, `monitoring.coreos.com_${plural}.yaml`));
+      if (applied.code !== 0) throw new Error(applied.stderr);
+    }
+    await established(
+      cluster(),
+      PROMETHEUS_OPERATOR_CRDS.map((plural) => `crd/${plural}.monitoring.coreos.com`),
+    );
   }, 10 * 60_000);
+
+  it('monitoring operator: PodMonitors, PrometheusRule and AlertmanagerConfig are valid and read back as synthesized', async () => {
+    const files = await synthAndApply(cluster(), {
+      namespace: 'mode-operator',
+      monitoring: { mode: 'operator' },
+    });
+    expect(files).toEqual(expect.arrayContaining(['40-prometheus.k8s.yaml', '50-alertmanager.k8s.yaml']));
+    const get = async (resource: string) =>
+      JSON.parse(
+        (await cluster().kubectl(['get', resource, '-n', 'mode-operator', '-o', 'json'])).stdout,
+      ) as {
+        items: { metadata: { name: string }; spec: Record<string, unknown> }[];
+      };
+    const monitors = await get('podmonitors.monitoring.coreos.com');
+    expect(monitors.items.map((m) => m.metadata.name).sort()).toEqual(['alertscaler', 'booking-service']);
+    const [rule] = (await get('prometheusrules.monitoring.coreos.com')).items;
+    const committed = parse(loadMonitoringFiles(REPO_ROOT).rules) as { groups: unknown[] };
+    expect(rule!.spec.groups).toEqual(committed.groups);
+    const [config] = (await get('alertmanagerconfigs.monitoring.coreos.com')).items;
+    expect((config!.spec.receivers as { name: string }[]).map((r) => r.name)).toEqual([
+      'alertscaler',
+      'booking-page',
+      'booking-ticket',
+    ]);
+    expect(JSON.stringify(config!.spec.receivers)).toContain(
+      'http://alertscaler.mode-operator.svc:8080/alerts',
+    );
+    const { stdout } = await cluster().kubectl([
+      'get',
+      'statefulsets,deployments',
+      '-n',
+      'mode-operator',
+      '-o',
+      'name',
+    ]);
+    expect(stdout).not.toMatch(/prometheus|alertmanager/);
+  });
+
+  it.each([
+    [
+      'a matcher type Alertmanager does not have',
+      'apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: { name: broken, namespace: mode-operator }\n' +
+        'spec:\n  route: { receiver: x, matchers: [{ name: a, value: b, matchType: "==" }] }\n  receivers: [{ name: x }]\n',
+      /matchType/,
+    ],
+    [
+      'a PodMonitor endpoint field that does not exist',
+      'apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: { name: broken, namespace: mode-operator }\n' +
+        'spec:\n  selector: {}\n  podMetricsEndpoints: [{ port: admin, paht: /metrics }]\n',
+      /paht/,
+    ],
+  ])('an operator object the CRD refuses is refused: %s', async (_what, yaml, error) => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'modes-broken-')), 'broken.yaml');
+    writeFileSync(broken, yaml);
+    const result = await apply(cluster(), broken);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(error);
+  });
 
   it('cloudnative-pg: the Cluster is valid for the CloudNativePG CRD and reads back as synthesized', async () => {
     const files = await synthAndApply(cluster(), {

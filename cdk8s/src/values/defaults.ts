@@ -77,7 +77,19 @@ export const DEFAULT_VALUES: ValuesInput = {
     image: 'prom/alertmanager:v0.28.1',
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
   },
-  monitoring: {},
+  monitoring: {
+    mode: 'bundled',
+    // kube-prometheus-stack's defaults: its namespace as commonly installed, the operator's pod labels, the
+    // operator's governing Services (prometheus-operated, alertmanager-operated).
+    operator: {
+      namespace: 'monitoring',
+      prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus' },
+      alertmanagerPodLabels: { 'app.kubernetes.io/name': 'alertmanager' },
+      prometheusUrl: 'http://prometheus-operated.monitoring.svc:9090',
+      alertmanagerUrl: 'http://alertmanager-operated.monitoring.svc:9093',
+      resourceLabels: {},
+    },
+  },
   networkPolicy: {
     apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
     notificationEgress: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },

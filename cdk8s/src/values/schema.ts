@@ -182,6 +182,29 @@ export const valuesSchema = z.strictObject({
      * links stay repository paths (`docs/runbooks/<AlertName>.md`) and synth says so.
      */
     runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+    /**
+     * `bundled`: the bundle's own Prometheus and Alertmanager. `operator`: a prometheus-operator of yours
+     * (kube-prometheus-stack) scrapes, evaluates and routes: the bundle emits PodMonitors, a PrometheusRule
+     * and an AlertmanagerConfig from the same monitoring/src code instead (docs/deploy.md).
+     */
+    mode: z.enum(['bundled', 'operator']),
+    /** Where the operator's Prometheus and Alertmanager run (monitoring.mode operator). */
+    operator: z.strictObject({
+      /** Their namespace: the NetworkPolicies admit their scrapes and webhook calls from it. */
+      namespace: dnsLabel,
+      /** Labels of the Prometheus pods (the operator sets `app.kubernetes.io/name: prometheus`). */
+      prometheusPodLabels: z.record(z.string().min(1), labelValue),
+      /** Labels of the Alertmanager pods (the operator sets `app.kubernetes.io/name: alertmanager`). */
+      alertmanagerPodLabels: z.record(z.string().min(1), labelValue),
+      /** What the AlertScaler controller queries (OnSales' numbers) and resyncs firing alerts from. */
+      prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
+      alertmanagerUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
+      /**
+       * Labels on the PodMonitors, PrometheusRule and AlertmanagerConfig, for the operator's selectors
+       * (kube-prometheus-stack selects `release: <its release name>` unless told otherwise).
+       */
+      resourceLabels: z.record(z.string().min(1), labelValue),
+    }),
   }),
   networkPolicy: z.strictObject({
     /** Where pods that watch the API (Prometheus discovery, the controller) may connect to the API server. */
