@@ -8,6 +8,7 @@ import { BookingService } from './src/booking-service.js';
 import type { Chart } from 'cdk8s';
 import { Bundle } from './src/bundle.js';
 import { CloudNativePgCluster } from './src/cloudnative-pg.js';
+import { GrafanaDashboard } from './src/grafana-dashboard.js';
 import { HELM_CHART_DIR, helmChart } from './src/helm.js';
 import {
   loadMonitoringFiles,
@@ -59,6 +60,10 @@ export function buildBundle(
       if (v.monitoring.mode === 'operator')
         new OperatorScraping(c, 'prometheus', { values: v, rules: monitoring.rules });
       else new Prometheus(c, 'prometheus', { values: v, rules: monitoring.rules });
+    })
+    .add('45-grafana-dashboard', (c, v) => {
+      if (v.monitoring.grafanaDashboard)
+        new GrafanaDashboard(c, 'dashboard', { values: v, dashboard: monitoring.dashboard });
     })
     .add('50-alertmanager', (c, v) => {
       if (v.monitoring.mode === 'operator') new OperatorAlerting(c, 'alertmanager', v);

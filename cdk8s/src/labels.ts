@@ -12,6 +12,7 @@ export const APPS = {
   redis: { name: 'redis', component: 'cache' },
   prometheus: { name: 'prometheus', component: 'monitoring' },
   alertmanager: { name: 'alertmanager', component: 'alerting' },
+  dashboard: { name: 'booking-dashboard', component: 'dashboard' },
   alertscaler: { name: 'alertscaler', component: 'autoscaler' },
   loadTest: { name: 'load-test', component: 'load-test' },
   networkPolicies: { name: 'network-policies', component: 'network-policy' },

@@ -15,6 +15,8 @@ export interface MonitoringFiles {
   readonly rules: string;
   /** Alertmanager configuration (monitoring/generated/alertmanager.yml). */
   readonly alertmanagerConfig: string;
+  /** The Grafana dashboard (monitoring/dashboards/booking.json). */
+  readonly dashboard: string;
 }
 
 /**
@@ -41,7 +43,11 @@ export function loadMonitoringFiles(repoRoot: string): MonitoringFiles {
         `(${silent.join(', ') || 'none'}): render it from monitoring/src (\`npm run monitoring:render\`)`,
     );
   }
-  return { rules: read(MONITORING_FILES.rules), alertmanagerConfig };
+  return {
+    rules: read(MONITORING_FILES.rules),
+    alertmanagerConfig,
+    dashboard: read(MONITORING_FILES.dashboard),
+  };
 }
 
 /**

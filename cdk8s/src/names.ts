@@ -73,10 +73,11 @@ export const COMMANDS = {
 /** The non-root uid/gid of the service image (Dockerfile `USER 10001:10001`). */
 export const APP_UID = 10001;
 
-/** Files under monitoring/generated/ the Prometheus and Alertmanager ConfigMaps are built from. */
+/** Files monitoring/src renders that the Prometheus, Alertmanager and dashboard ConfigMaps are built from. */
 export const MONITORING_FILES = {
   rules: 'monitoring/generated/booking.rules.yml',
   alertmanager: 'monitoring/generated/alertmanager.yml',
+  dashboard: 'monitoring/dashboards/booking.json',
 } as const;
 
 /**

@@ -52,6 +52,7 @@ describe('charts/ is what `npm run synth` produces', () => {
       '20-redis.k8s.yaml',
       '30-booking-service.k8s.yaml',
       '40-prometheus.k8s.yaml',
+      '45-grafana-dashboard.k8s.yaml',
       '50-alertmanager.k8s.yaml',
       '55-alertscaler.k8s.yaml',
       '60-network-policies.k8s.yaml',

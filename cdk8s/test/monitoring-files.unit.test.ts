@@ -22,6 +22,7 @@ describe('synth reads the rendered monitoring files, or stops', () => {
     expect(loadMonitoringFiles(REPO_ROOT)).toEqual({
       rules: committed(MONITORING_FILES.rules),
       alertmanagerConfig: committed(MONITORING_FILES.alertmanager),
+      dashboard: committed(MONITORING_FILES.dashboard),
     });
   });
 
@@ -44,6 +45,7 @@ describe('synth reads the rendered monitoring files, or stops', () => {
     const root = rootWith({
       [MONITORING_FILES.rules]: committed(MONITORING_FILES.rules),
       [MONITORING_FILES.alertmanager]: config,
+      [MONITORING_FILES.dashboard]: committed(MONITORING_FILES.dashboard),
     });
     expect(() => loadMonitoringFiles(root)).toThrow(/routes every alert to receivers that notify nobody/);
   });
@@ -55,6 +57,7 @@ describe('synth reads the rendered monitoring files, or stops', () => {
     const root = rootWith({
       [MONITORING_FILES.rules]: committed(MONITORING_FILES.rules),
       [MONITORING_FILES.alertmanager]: config,
+      [MONITORING_FILES.dashboard]: committed(MONITORING_FILES.dashboard),
     });
     expect(loadMonitoringFiles(root).alertmanagerConfig).toBe(config);
   });

@@ -20,6 +20,7 @@ export interface Obj {
 export const MONITORING_FIXTURE: MonitoringFiles = {
   rules: 'groups:\n  - name: fixture\n    rules: []\n',
   alertmanagerConfig: 'route:\n  receiver: fixture\nreceivers:\n  - name: fixture\n',
+  dashboard: '{"title": "fixture"}\n',
 };
 
 /** The objects one construct synthesizes into a fresh chart (namespaced like the bundle's charts). */

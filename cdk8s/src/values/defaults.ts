@@ -79,6 +79,7 @@ export const DEFAULT_VALUES: ValuesInput = {
   },
   monitoring: {
     mode: 'bundled',
+    grafanaDashboard: true,
     // kube-prometheus-stack's defaults: its namespace as commonly installed, the operator's pod labels, the
     // operator's governing Services (prometheus-operated, alertmanager-operated).
     operator: {

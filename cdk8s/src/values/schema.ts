@@ -188,6 +188,11 @@ export const valuesSchema = z.strictObject({
      * and an AlertmanagerConfig from the same monitoring/src code instead (docs/deploy.md).
      */
     mode: z.enum(['bundled', 'operator']),
+    /**
+     * Emit the dashboard (monitoring/dashboards/booking.json) as the ConfigMap `booking-dashboard` labelled
+     * `grafana_dashboard: "1"`, which the Grafana sidecar (kube-prometheus-stack's) loads, in either mode.
+     */
+    grafanaDashboard: z.boolean(),
     /** Where the operator's Prometheus and Alertmanager run (monitoring.mode operator). */
     operator: z.strictObject({
       /** Their namespace: the NetworkPolicies admit their scrapes and webhook calls from it. */
