@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentRouting, type AlertmanagerConfig } from '@concert-booking/monitoring/alertmanager';
-import { renderRules } from '@concert-booking/monitoring/render';
+import {
+  alertmanagerConfig,
+  silentRouting,
+  type AlertmanagerConfig,
+  type AlertmanagerParams,
+} from '@concert-booking/monitoring/alertmanager';
+import { renderAlertmanager, renderRules } from '@concert-booking/monitoring/render';
 import { bookingRules } from '@concert-booking/monitoring/rules';
 import { parse } from 'yaml';
 import { MONITORING_FILES } from './names.js';
@@ -51,12 +56,28 @@ export function loadMonitoringFiles(repoRoot: string): MonitoringFiles {
 }
 
 /**
- * The monitoring files for `values`: the committed ones, with the rules rendered again from monitoring/src
- * when `monitoring.runbookBaseUrl` makes every runbook_url an absolute link.
+ * The monitoring files for `values`: the committed ones, rendered again from monitoring/src where the values
+ * depart from its defaults: `monitoring.runbookBaseUrl` (absolute runbook links) and `monitoring.rules` for the
+ * rules, `monitoring.controllerRoute` for Alertmanager's route to the controller.
  */
 export function monitoringFilesFor(values: BundleValues, files: MonitoringFiles): MonitoringFiles {
-  const { runbookBaseUrl } = values.monitoring;
-  return runbookBaseUrl ? { ...files, rules: renderRules(bookingRules({ runbookBaseUrl })) } : files;
+  const { runbookBaseUrl, rules, controllerRoute } = values.monitoring;
+  return {
+    ...files,
+    rules:
+      runbookBaseUrl || rules
+        ? renderRules(bookingRules({ ...rules, ...(runbookBaseUrl && { runbookBaseUrl }) }))
+        : files.rules,
+    alertmanagerConfig: controllerRoute
+      ? renderAlertmanager(alertmanagerConfig(alertmanagerOverrides(values)))
+      : files.alertmanagerConfig,
+  };
+}
+
+/** The Alertmanager parameters the values set (monitoring.controllerRoute), over monitoring/src's defaults. */
+export function alertmanagerOverrides(values: BundleValues): Partial<AlertmanagerParams> {
+  const { controllerRoute } = values.monitoring;
+  return controllerRoute ? { controller: controllerRoute } : {};
 }
 
 /** What synth tells the user about the values it was given, when they leave something unsaid. */

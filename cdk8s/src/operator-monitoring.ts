@@ -5,6 +5,7 @@ import { alertmanagerConfigSpec, prometheusRuleSpec } from '@concert-booking/mon
 import type { RuleFile } from '@concert-booking/monitoring/rules';
 import { parse } from 'yaml';
 import { APPS, appMetadata, selectorLabels } from './labels.js';
+import { alertmanagerOverrides } from './monitoring-files.js';
 import { PORTS, SECRETS } from './names.js';
 import { SCRAPE_TARGETS } from './prometheus.js';
 import type { BundleValues } from './values.js';
@@ -88,7 +89,11 @@ export class OperatorAlerting extends Construct {
       kind: 'AlertmanagerConfig',
       metadata: operatorMetadata(values, 'alertmanager', 'booking'),
       spec: alertmanagerConfigSpec(
-        alertmanagerConfig({ controllerWebhookUrl: controllerWebhookUrl(values), secretsDir: mountPath }),
+        alertmanagerConfig({
+          ...alertmanagerOverrides(values),
+          controllerWebhookUrl: controllerWebhookUrl(values),
+          secretsDir: mountPath,
+        }),
         secretFor,
       ),
     });
