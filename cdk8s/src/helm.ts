@@ -28,6 +28,7 @@ export const HELM_VALUES = [
   'alertscaler.pdbMaxUnavailable',
   'postgres.cloudnativePg.instances',
   'postgres.cloudnativePg.operatorNamespace',
+  'monitoring.operator.namespace',
   'postgres.storageSize',
   'postgres.resources.requests.cpu',
   'postgres.resources.requests.memory',

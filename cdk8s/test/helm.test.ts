@@ -95,6 +95,7 @@ const EVERY_FIELD_CHANGED: Record<(typeof HELM_VALUES)[number], string | number>
   'alertscaler.pdbMaxUnavailable': 2,
   'postgres.cloudnativePg.instances': 5,
   'postgres.cloudnativePg.operatorNamespace': 'postgres-operator',
+  'monitoring.operator.namespace': 'observability',
   'postgres.storageSize': '50Gi',
   'postgres.resources.requests.cpu': '500m',
   'postgres.resources.requests.memory': '1Gi',

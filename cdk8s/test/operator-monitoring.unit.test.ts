@@ -81,6 +81,25 @@ describe('monitoring.mode operator', () => {
       expect([o.kind, o.metadata.labels?.release]).toEqual([o.kind, 'kube-prometheus-stack']);
   });
 
+  test('the AlertmanagerConfig follows monitoring.controllerRoute, as the bundled Alertmanager does', () => {
+    const timing = { groupWait: '1s', groupInterval: '2s', repeatInterval: '3s' };
+    const routed = allObjects(
+      valuesWith({ ...OPERATOR, monitoring: { ...OPERATOR.monitoring, controllerRoute: timing } }),
+    );
+    const config = find<{ spec: { route: { routes: Record<string, unknown>[] } } }>(
+      routed,
+      'AlertmanagerConfig',
+      'booking',
+    );
+    expect(config.spec.route.routes[0]).toMatchObject({ receiver: 'alertscaler', ...timing });
+    const defaults = find<{ spec: { route: { routes: Record<string, unknown>[] } } }>(
+      objects,
+      'AlertmanagerConfig',
+      'booking',
+    );
+    expect(defaults.spec.route.routes[0]).toMatchObject({ receiver: 'alertscaler', groupWait: '10s' });
+  });
+
   test("the controller queries the operator's Prometheus and resyncs from its Alertmanager", () => {
     const env = find<V1Deployment>(objects, 'Deployment', 'alertscaler').spec!.template.spec!.containers[0]!
       .env!;
