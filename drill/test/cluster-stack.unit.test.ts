@@ -1,7 +1,9 @@
 // The cluster drill's pure parts: the values it deploys the bundle with, and its reading of a load Job's log.
 import { valuesWith } from '@concert-booking/cdk8s/values';
 import { formatTable } from '@concert-booking/load/report';
+import { UsageError } from '@concert-booking/lib';
 import { clusterDrillValues, parseLoadTable } from '../src/cluster-stack.js';
+import { parseDrillArgs } from '../src/drill.js';
 import { policyFor, POLICY } from '../src/scenarios.js';
 
 const settings = {
@@ -61,5 +63,15 @@ describe('the cluster drill', () => {
       p90Ms: 408,
     });
     expect(parseLoadTable('npm run load --: no timeslots')).toEqual({ requestsPerSecond: NaN, p90Ms: NaN });
+  });
+});
+
+describe('npm run drill -- --cluster', () => {
+  test('runs the capacity scenario in the cluster; the incident is refused with the reason', () => {
+    expect(parseDrillArgs(['--cluster'])).toMatchObject({ cluster: true, scenarios: ['capacity'] });
+    expect(parseDrillArgs([])).toMatchObject({ cluster: false, scenarios: ['capacity', 'incident'] });
+    expect(() => parseDrillArgs(['--cluster', '--scenario', 'incident'])).toThrow(
+      new UsageError('--cluster runs the capacity scenario only (the incident needs the local stack)'),
+    );
   });
 });
