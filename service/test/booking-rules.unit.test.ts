@@ -34,6 +34,8 @@ describe('admission', () => {
     [{ perInterval: 10, intervalMs: 250, maxActive: 1 }, 95, 3], // 10 rounds of 250 ms = 2.5 s, rounded up
     [{ perInterval: 1, intervalMs: 3_600_000, maxActive: 1 }, 3, 10_800],
     [{ perInterval: 100, intervalMs: 1_000, maxActive: 1 }, 0, 0],
+    // Not in the queue (no 1-based position): no wait, never a negative one.
+    [{ perInterval: 100, intervalMs: 1_000, maxActive: 1 }, -150, 0],
   ])('%j: position %i waits about %i s', (p, position, seconds) => {
     expect(estimatedWaitSeconds(p, position)).toBe(seconds);
   });
