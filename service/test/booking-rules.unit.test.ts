@@ -118,6 +118,11 @@ describe('the Idempotency-Key header', () => {
     expect(idempotencyKeyHeader.safeParse(value).success).toBe(accepted);
   });
 
+  test('a refused key says why (the 400 problem carries it)', () => {
+    const refused = idempotencyKeyHeader.safeParse('pay 42');
+    expect(refused.error?.issues.map((issue) => issue.message)).toEqual(['printable ASCII without spaces']);
+  });
+
   test('a request is hashed by its JSON: equal bodies share a hash, others do not', () => {
     expect(requestHash({ amount: 5 })).toBe(requestHash({ amount: 5 }));
     expect(requestHash({ amount: 5 })).not.toBe(requestHash({ amount: 6 }));
