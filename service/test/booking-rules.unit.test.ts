@@ -34,6 +34,8 @@ describe('admission', () => {
     [{ perInterval: 10, intervalMs: 250, maxActive: 1 }, 95, 3], // 10 rounds of 250 ms = 2.5 s, rounded up
     [{ perInterval: 1, intervalMs: 3_600_000, maxActive: 1 }, 3, 10_800],
     [{ perInterval: 100, intervalMs: 1_000, maxActive: 1 }, 0, 0],
+    // Not in the queue (no 1-based position): no wait, never a negative one.
+    [{ perInterval: 100, intervalMs: 1_000, maxActive: 1 }, -150, 0],
   ])('%j: position %i waits about %i s', (p, position, seconds) => {
     expect(estimatedWaitSeconds(p, position)).toBe(seconds);
   });
@@ -114,6 +116,11 @@ describe('the Idempotency-Key header', () => {
     ['non-ASCII', 'paŷ', false],
   ])('%s: accepted %s', (_name, value, accepted) => {
     expect(idempotencyKeyHeader.safeParse(value).success).toBe(accepted);
+  });
+
+  test('a refused key says why (the 400 problem carries it)', () => {
+    const refused = idempotencyKeyHeader.safeParse('pay 42');
+    expect(refused.error?.issues.map((issue) => issue.message)).toEqual(['printable ASCII without spaces']);
   });
 
   test('a request is hashed by its JSON: equal bodies share a hash, others do not', () => {

@@ -11,7 +11,7 @@ import {
   sweepLapsedHolds,
   toReservation,
 } from '../src/reservations/queries.js';
-import { balanceOf, creditWallet, debitBalance, recordLedger } from '../src/wallet/queries.js';
+import { balanceOf, chargedToday, creditWallet, debitBalance, recordLedger } from '../src/wallet/queries.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 let database: TestDatabase;
@@ -243,6 +243,26 @@ describe('the payment statements (wallet)', () => {
     expect(await balanceOf(db, 502)).toBe(100);
     expect(await db.transaction((trx) => debitBalance(trx, 599, 1))).toBeNull();
     expect(await balanceOf(db, 599)).toBe(0);
+  });
+
+  test("chargedToday sums the user's own top-ups since the start of the UTC day", async () => {
+    await db.transaction(async (trx) => {
+      expect(await chargedToday(trx, 504)).toBe(0);
+      await creditWallet(trx, 504, 300);
+      const startOfDay = await creditWallet(trx, 504, 200);
+      const yesterday = await creditWallet(trx, 504, 4000);
+      await creditWallet(trx, 505, 70);
+      // In one transaction now() does not move: the day's first instant counts, the one before it does not.
+      const dayStart = "date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'";
+      await trx('wallet_ledger')
+        .where('id', startOfDay.ledgerId)
+        .update({ created_at: trx.raw(dayStart) });
+      await trx('wallet_ledger')
+        .where('id', yesterday.ledgerId)
+        .update({ created_at: trx.raw(`${dayStart} - interval '1 microsecond'`) });
+      expect(await chargedToday(trx, 504)).toBe(500);
+      expect(await chargedToday(trx, 505)).toBe(70);
+    });
   });
 
   test('a payment ledger row carries its payment id; a charge none', async () => {
