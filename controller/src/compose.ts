@@ -17,7 +17,12 @@ import { ReconcileLoop } from './reconcile/loop.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { MemoryScalerStore, type ScalerStore } from './reconcile/store.js';
 import { KubeScaleTarget } from './targets/kube-scale.js';
-import { OnSaleLoop, OnSaleReconciler, prometheusQueueReader } from './onsale/reconciler.js';
+import {
+  httpSalePublisher,
+  OnSaleLoop,
+  OnSaleReconciler,
+  prometheusQueueReader,
+} from './onsale/reconciler.js';
 import type { ScaleTarget } from './targets/scale-target.js';
 import { WorkerPoolTarget } from './targets/worker-pool.js';
 
@@ -76,6 +81,9 @@ function kubernetesEdges(config: ControllerConfig, logger: Logger, leadership: L
     readQueue: config.PROMETHEUS_URL
       ? prometheusQueueReader(config.PROMETHEUS_URL, 2_000)
       : async () => undefined,
+    publish: config.BOOKING_ADMIN_URL
+      ? httpSalePublisher(config.BOOKING_ADMIN_URL, config.BOOKING_ADMIN_TOKEN!, 2_000)
+      : undefined,
     clock: () => new Date(),
     logger,
   });

@@ -12,7 +12,7 @@ import {
 } from '../api/onsale.js';
 import { httpCode } from '../kube-errors.js';
 import { FIELD_MANAGER } from '../targets/kube-scale.js';
-import { holdsReplicas, onSalePhase } from './schedule.js';
+import { holdsReplicas, onSalePhase, publishesSale } from './schedule.js';
 import { isDeepStrictEqual } from 'node:util';
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -72,10 +72,28 @@ export function onSaleStatusAfter(sale: OnSale, now: Date, queue: QueueReading |
   };
 }
 
+/** Tells the waiting room of a sale (its pre-queue, opening and seat maps). */
+export type SalePublisher = (spec: OnSaleSpec) => Promise<void>;
+
+/** PUT /queue/sale on the booking service's admin port (service/src/queue/sale.ts reads the body). */
+export function httpSalePublisher(adminUrl: string, token: string, timeoutMs: number): SalePublisher {
+  return async ({ opensAt, preQueueSeconds, timeslotIds }) => {
+    const response = await fetch(new URL('/queue/sale', adminUrl), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ opensAt, preQueueSeconds, timeslotIds }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`PUT /queue/sale: HTTP ${response.status} ${await response.text()}`);
+  };
+}
+
 export interface OnSaleReconcilerDeps {
   api: CustomObjectsApi;
   namespace: string;
   readQueue: QueueReader;
+  /** Unset: sales are not published to the waiting room. */
+  publish?: SalePublisher;
   clock: () => Date;
   logger: Logger;
 }
@@ -115,6 +133,16 @@ export class OnSaleReconciler {
     return sales;
   }
 
+  /** A failure is logged and retried next pass: the sale's phases and floor do not wait for it. */
+  private async publish(name: string, spec: OnSaleSpec): Promise<void> {
+    await this.deps.publish?.(spec).catch((error: Error) => {
+      this.deps.logger.warn(
+        { sale: name, err: error.message },
+        'could not publish the sale to the waiting room',
+      );
+    });
+  }
+
   /** Writes one sale's status at the version read (retried on conflict); undefined when it is gone. */
   private async reconcile(name: string): Promise<OnSale | undefined> {
     const { api, namespace, clock, readQueue, logger } = this.deps;
@@ -131,6 +159,7 @@ export class OnSaleReconciler {
       const now = clock();
       const queue = sale.spec.valid ? await readQueue(namespace, sale.spec.value, now) : undefined;
       const status = onSaleStatusAfter(sale, now, queue);
+      if (sale.spec.valid && publishesSale(status.phase)) await this.publish(name, sale.spec.value);
       if (isDeepStrictEqual(status, sale.status)) return sale;
       try {
         await api.replaceNamespacedCustomObjectStatus({
