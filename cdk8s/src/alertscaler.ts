@@ -102,6 +102,7 @@ export function defaultAlertScalerSpec(values: BundleValues): AlertScalerSpecInp
     scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APPS.bookingService.name },
     minReplicas: values.service.replicas,
     maxReplicas: values.service.maxReplicas,
+    ...values.alertscaler.policy,
   });
 }
 

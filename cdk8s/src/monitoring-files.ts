@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentRouting, type AlertmanagerConfig } from '@concert-booking/monitoring/alertmanager';
-import { renderRules } from '@concert-booking/monitoring/render';
+import {
+  alertmanagerConfig,
+  silentRouting,
+  type AlertmanagerConfig,
+} from '@concert-booking/monitoring/alertmanager';
+import { renderAlertmanager, renderRules } from '@concert-booking/monitoring/render';
 import { bookingRules } from '@concert-booking/monitoring/rules';
 import { parse } from 'yaml';
 import { MONITORING_FILES } from './names.js';
@@ -45,12 +49,21 @@ export function loadMonitoringFiles(repoRoot: string): MonitoringFiles {
 }
 
 /**
- * The monitoring files for `values`: the committed ones, with the rules rendered again from monitoring/src
- * when `monitoring.runbookBaseUrl` makes every runbook_url an absolute link.
+ * The monitoring files for `values`: the committed ones, rendered again from monitoring/src where the values
+ * depart from its defaults: `monitoring.runbookBaseUrl` (absolute runbook links) and `monitoring.rules` for the
+ * rules, `monitoring.controllerRoute` for Alertmanager's route to the controller.
  */
 export function monitoringFilesFor(values: BundleValues, files: MonitoringFiles): MonitoringFiles {
-  const { runbookBaseUrl } = values.monitoring;
-  return runbookBaseUrl ? { ...files, rules: renderRules(bookingRules({ runbookBaseUrl })) } : files;
+  const { runbookBaseUrl, rules, controllerRoute } = values.monitoring;
+  return {
+    rules:
+      runbookBaseUrl || rules
+        ? renderRules(bookingRules({ ...rules, ...(runbookBaseUrl && { runbookBaseUrl }) }))
+        : files.rules,
+    alertmanagerConfig: controllerRoute
+      ? renderAlertmanager(alertmanagerConfig({ controller: controllerRoute }))
+      : files.alertmanagerConfig,
+  };
 }
 
 /** What synth tells the user about the values it was given, when they leave something unsaid. */

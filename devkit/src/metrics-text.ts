@@ -23,5 +23,8 @@ export async function fetchHistogramCount(
   metric: string,
   labels: Record<string, string>,
 ): Promise<number> {
-  return histogramCount(await (await fetch(url)).text(), metric, labels);
+  const response = await fetch(url);
+  // A count read from anything but a metrics page would be 0, and every bound on it would hold for nothing.
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}, not a metrics page`);
+  return histogramCount(await response.text(), metric, labels);
 }

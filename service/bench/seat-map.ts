@@ -229,24 +229,25 @@ async function withBareKoa(coding: Coding): Promise<MeasuredRow> {
   }
 }
 
-/** Seat-map requests the service answered, read from its own /metrics (every status). */
-const seatMapRequests = (port: number) =>
-  fetchHistogramCount(`http://127.0.0.1:${port}/metrics`, METRICS.httpRequestDuration, {
+/** Seat-map requests the service answered, read from its own /metrics on its admin port (every status). */
+const seatMapRequests = (adminPort: number) =>
+  fetchHistogramCount(`http://127.0.0.1:${adminPort}/metrics`, METRICS.httpRequestDuration, {
     route: '/v1/timeslots/:timeslotId/seats',
   });
 
 /** (e): the cached service behind the caching proxy, browsers' Accept-Encoding. */
 async function behindProxy(): Promise<{ row: MeasuredRow; originPerSecond: number }> {
-  const servicePort = await freePort();
-  const proxyPort = await freePort();
+  const [servicePort, adminPort, proxyPort] = await Promise.all([freePort(), freePort(), freePort()]);
   // Not under scratch: nginx's workers (nobody) must reach it.
   const proxyDir = mkdtempSync(path.join(os.tmpdir(), 'seat-map-proxy-'));
-  const service = await processes.start(serviceEnv(servicePort, { SEATMAP_CACHE_ENABLED: 'true' }));
+  const service = await processes.start(
+    serviceEnv(servicePort, { SEATMAP_CACHE_ENABLED: 'true', ADMIN_PORT: String(adminPort) }),
+  );
   const proxy = await processes.start(
     cachingProxy({ dir: proxyDir, port: proxyPort, upstreamPort: servicePort }),
   );
   try {
-    const before = await seatMapRequests(servicePort);
+    const before = await seatMapRequests(adminPort);
     const started = performance.now();
     const row = await measure(
       `(e) index, cache, behind nginx, ${PROXY_CONNECTIONS} connections`,
@@ -255,7 +256,7 @@ async function behindProxy(): Promise<{ row: MeasuredRow; originPerSecond: numbe
       PROXY_CONNECTIONS,
     );
     const seconds = (performance.now() - started) / 1000;
-    const originPerSecond = ((await seatMapRequests(servicePort)) - before) / seconds;
+    const originPerSecond = ((await seatMapRequests(adminPort)) - before) / seconds;
     console.log(`(e): ${originPerSecond.toFixed(1)} origin requests/s for ${timeslots.length} timeslots`);
     return { row, originPerSecond };
   } finally {

@@ -1,5 +1,6 @@
 // What bundle values are: the schema, the checks across fields, and the fields computed from others.
 import { z } from 'zod';
+import { alertScalerSpecSchema } from '@concert-booking/controller/api';
 
 /** The Kubernetes minor version the manifests target (API versions, field availability, PSS version). */
 export const KUBERNETES_VERSION = '1.33';
@@ -118,6 +119,19 @@ const valuesSchema = z.strictObject({
      * apply or a GitOps sync never resets what the controller scaled to (docs/deploy.md).
      */
     scaleBookingService: z.boolean(),
+    /**
+     * The default AlertScaler's policy where it departs from the controller's cluster defaults
+     * (controller/src/api/booking-scaler.ts): scale-up step and cooldown, scale-down window, step and cooldown,
+     * and how long scale-ups stay held after the database pool was saturated. Unset: those defaults.
+     */
+    policy: z
+      .strictObject({
+        scaleUp: alertScalerSpecSchema.shape.scaleUp,
+        scaleDown: alertScalerSpecSchema.shape.scaleDown,
+        saturationHoldSeconds: alertScalerSpecSchema.shape.saturation.unwrap().shape.holdSeconds,
+      })
+      .partial()
+      .optional(),
     scheduling,
   }),
   postgres: z.strictObject({
@@ -182,6 +196,24 @@ const valuesSchema = z.strictObject({
      * links stay repository paths (`docs/runbooks/<AlertName>.md`) and synth says so.
      */
     runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+    /**
+     * The rules' windows and the p90 alert's threshold where they depart from monitoring/src's defaults
+     * (a drill or a test cluster shortens them so an episode fits in minutes). Unset: the committed rules.
+     */
+    rules: z
+      .strictObject({
+        evaluationInterval: duration,
+        rateWindow: duration,
+        forDuration: duration,
+        poolWaitingFor: duration,
+        p90ThresholdSeconds: z.number().positive(),
+      })
+      .partial()
+      .optional(),
+    /** Group wait, interval and repeat of Alertmanager's route to the controller. Unset: the committed ones. */
+    controllerRoute: z
+      .strictObject({ groupWait: duration, groupInterval: duration, repeatInterval: duration })
+      .optional(),
   }),
   networkPolicy: z.strictObject({
     /** Where pods that watch the API (Prometheus discovery, the controller) may connect to the API server. */
