@@ -55,6 +55,11 @@ const schema = z.object({
 
   /** MODE=local: a YAML/JSON file with AlertScaler objects (a list, or one object). */
   ALERTSCALERS_FILE: z.string().min(1).optional(),
+  /**
+   * MODE=local: OnSale objects (like ALERTSCALERS_FILE), run as in the cluster: phases, the floor, the sale
+   * published to WORKERS_ADMIN_URL. Unset: no OnSale pass.
+   */
+  ONSALES_FILE: z.string().min(1).optional(),
   /** MODE=local: the booking service's admin server (service/src/cluster/admin-server.ts). */
   WORKERS_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:9464'),
   WORKERS_ADMIN_TOKEN_FILE: z.string().min(1).optional(),

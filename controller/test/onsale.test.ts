@@ -20,6 +20,7 @@ import { ONSALE_PLURAL, type OnSaleStatus } from '../src/api/onsale.js';
 import { ControllerMetrics } from '../src/metrics.js';
 import {
   httpSalePublisher,
+  kubeOnSaleStore,
   OnSaleReconciler,
   type QueueReading,
   type SalePublisher,
@@ -96,7 +97,7 @@ describeWithCluster('OnSale against a real API server', (cluster) => {
     let now = new Date(OPENS - 1_000_000);
     let queue: QueueReading | undefined;
     const sales = new OnSaleReconciler({
-      api,
+      store: kubeOnSaleStore(api, ns),
       namespace: ns,
       readQueue: async () => queue,
       publish,

@@ -88,8 +88,82 @@ export function httpSalePublisher(adminUrl: string, token: string, timeoutMs: nu
   };
 }
 
+type Resource = OnSaleResource & { metadata: { name: string; namespace: string; resourceVersion?: string } };
+
+/** Where a namespace's OnSales live: the API server, or a file in the local drill (no API server there). */
+export interface OnSaleStore {
+  names(): Promise<string[]>;
+  /** Undefined when it is gone. */
+  get(name: string): Promise<Resource | undefined>;
+  /** Writes the status at the version read: `conflict` when it changed since, `gone` when deleted. */
+  writeStatus(resource: Resource, status: OnSaleStatus): Promise<'written' | 'conflict' | 'gone'>;
+}
+
+export function kubeOnSaleStore(api: CustomObjectsApi, namespace: string): OnSaleStore {
+  const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL };
+  return {
+    async names() {
+      const list = (await api.listNamespacedCustomObject(path)) as KubernetesListObject<Resource>;
+      return list.items.map((item) => item.metadata.name);
+    },
+    async get(name) {
+      try {
+        return (await api.getNamespacedCustomObject({ ...path, name })) as Resource;
+      } catch (error) {
+        if (httpCode(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    async writeStatus(resource, status) {
+      try {
+        await api.replaceNamespacedCustomObjectStatus({
+          ...path,
+          name: resource.metadata.name,
+          body: { ...resource, apiVersion: API_VERSION, kind: ONSALE_KIND, status },
+          fieldManager: FIELD_MANAGER,
+        });
+        return 'written';
+      } catch (error) {
+        const code = httpCode(error);
+        if (code === 404) return 'gone';
+        if (code === 409) return 'conflict';
+        throw error;
+      }
+    },
+  };
+}
+
+/** The local drill's OnSales, read from a file once; their status lives in memory, as kubectl would show it. */
+export class MemoryOnSaleStore implements OnSaleStore {
+  private readonly resources = new Map<string, Resource>();
+
+  constructor(resources: readonly OnSaleResource[], namespace: string) {
+    for (const resource of resources) {
+      const name = resource.metadata.name ?? '';
+      this.resources.set(name, { ...resource, metadata: { namespace, ...resource.metadata, name } });
+    }
+  }
+
+  async names(): Promise<string[]> {
+    return [...this.resources.keys()];
+  }
+
+  async get(name: string): Promise<Resource | undefined> {
+    return this.resources.get(name);
+  }
+
+  async writeStatus(resource: Resource, status: OnSaleStatus): Promise<'written'> {
+    this.resources.set(resource.metadata.name, { ...resource, status });
+    return 'written';
+  }
+
+  list(): Resource[] {
+    return [...this.resources.values()];
+  }
+}
+
 export interface OnSaleReconcilerDeps {
-  api: CustomObjectsApi;
+  store: OnSaleStore;
   namespace: string;
   readQueue: QueueReader;
   /** Unset: sales are not published to the waiting room. */
@@ -97,8 +171,6 @@ export interface OnSaleReconcilerDeps {
   clock: () => Date;
   logger: Logger;
 }
-
-type Resource = OnSaleResource & { metadata: { name: string; namespace: string; resourceVersion?: string } };
 
 /**
  * One pass over a namespace's OnSales: each one's phase and numbers into its status. The sales that hold
@@ -121,16 +193,37 @@ export class OnSaleReconciler {
   }
 
   async reconcileAll(): Promise<OnSale[]> {
-    const { api, namespace } = this.deps;
-    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL };
-    const list = (await api.listNamespacedCustomObject(path)) as KubernetesListObject<Resource>;
     const sales: OnSale[] = [];
-    for (const resource of list.items) {
-      const sale = await this.reconcile(resource.metadata.name);
+    for (const name of await this.deps.store.names()) {
+      const sale = await this.reconcile(name);
       if (sale) sales.push(sale);
     }
     this.holding = sales;
     return sales;
+  }
+
+  /** Writes one sale's status at the version read (retried on conflict); undefined when it is gone. */
+  private async reconcile(name: string): Promise<OnSale | undefined> {
+    const { store, namespace, clock, readQueue, logger } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      const resource = await store.get(name);
+      if (!resource) return undefined;
+      const sale = parseOnSale(resource);
+      const now = clock();
+      const queue = sale.spec.valid ? await readQueue(namespace, sale.spec.value, now) : undefined;
+      const status = onSaleStatusAfter(sale, now, queue);
+      if (sale.spec.valid && publishesSale(status.phase)) await this.publish(name, sale.spec.value);
+      if (isDeepStrictEqual(status, sale.status)) return sale;
+      const written = await store.writeStatus(resource, status);
+      if (written === 'gone') return undefined;
+      if (written === 'written') {
+        if (status.phase !== sale.status.phase)
+          logger.info({ sale: name, phase: status.phase }, 'OnSale phase');
+        return { ...sale, status };
+      }
+      if (attempt >= MAX_CONFLICT_RETRIES)
+        throw new Error(`OnSale ${name}: still conflicting after ${attempt} writes`);
+    }
   }
 
   /** A failure is logged and retried next pass: the sale's phases and floor do not wait for it. */
@@ -141,41 +234,6 @@ export class OnSaleReconciler {
         'could not publish the sale to the waiting room',
       );
     });
-  }
-
-  /** Writes one sale's status at the version read (retried on conflict); undefined when it is gone. */
-  private async reconcile(name: string): Promise<OnSale | undefined> {
-    const { api, namespace, clock, readQueue, logger } = this.deps;
-    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL, name };
-    for (let attempt = 1; ; attempt++) {
-      let resource: Resource;
-      try {
-        resource = (await api.getNamespacedCustomObject(path)) as Resource;
-      } catch (error) {
-        if (httpCode(error) === 404) return undefined;
-        throw error;
-      }
-      const sale = parseOnSale(resource);
-      const now = clock();
-      const queue = sale.spec.valid ? await readQueue(namespace, sale.spec.value, now) : undefined;
-      const status = onSaleStatusAfter(sale, now, queue);
-      if (sale.spec.valid && publishesSale(status.phase)) await this.publish(name, sale.spec.value);
-      if (isDeepStrictEqual(status, sale.status)) return sale;
-      try {
-        await api.replaceNamespacedCustomObjectStatus({
-          ...path,
-          body: { ...resource, apiVersion: API_VERSION, kind: ONSALE_KIND, status },
-          fieldManager: FIELD_MANAGER,
-        });
-        if (status.phase !== sale.status.phase)
-          logger.info({ sale: name, phase: status.phase }, 'OnSale phase');
-        return { ...sale, status };
-      } catch (error) {
-        const code = httpCode(error);
-        if (code === 404) return undefined;
-        if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;
-      }
-    }
   }
 }
 
