@@ -5,7 +5,9 @@
  */
 import { METRICS } from '@concert-booking/lib';
 import { runLoad } from '@concert-booking/load/run';
-import type { DrillStack } from './stack.js';
+import type { Calibration } from './record.js';
+import { capacityStack, type DrillSettings } from './scenarios.js';
+import { DrillStack, withStack } from './stack.js';
 
 /** Virtual users of the ramp; it stops once p90 is well over the threshold. */
 export const RAMP_VUS = [2, 4, 8, 12, 16, 24, 32, 48, 64] as const;
@@ -90,10 +92,14 @@ export function choosePeak(
 export type Buckets = Map<number, number>;
 
 export function routeBuckets(metricsText: string, route: string): Buckets {
+  return histogramBuckets(metricsText, METRICS.httpRequestDuration, `route="${route}"`);
+}
+
+/** A histogram's cumulative bucket counts, summed over every label but `le`, of the lines containing `having`. */
+export function histogramBuckets(metricsText: string, name: string, having = ''): Buckets {
   const buckets: Buckets = new Map();
   for (const line of metricsText.split('\n')) {
-    if (!line.startsWith(`${METRICS.httpRequestDuration}_bucket{`) || !line.includes(`route="${route}"`))
-      continue;
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(having)) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     if (le === undefined) continue;
     const bound = le === '+Inf' ? Infinity : Number(le);
@@ -168,4 +174,29 @@ export function formatStep(step: CalibrationStep): string {
     `${String(step.vus).padStart(3)} VUs  ${String(step.requestsPerSecond).padStart(5)} req/s` +
     `  server p90 ${(step.serverP90Seconds * 1000).toFixed(0).padStart(5)} ms  client p90 ${String(step.clientP90Ms).padStart(5)} ms`
   );
+}
+
+/**
+ * The calibration both scenarios start from: one worker capped at the drill's cores, on a stack of its own whose
+ * pool is sized for the ramp's top step, driven up the ramp; the peak chosen from it.
+ */
+export async function calibrateOneWorker(
+  settings: DrillSettings,
+  leftRunning: number[],
+): Promise<Calibration> {
+  const probe = new DrillStack(capacityStack(settings, RAMP_VUS.at(-1)!));
+  return withStack(probe, leftRunning, async (stack) => {
+    settings.log(
+      `calibration: one worker capped at ${settings.workerCpuLimit} cores, rising virtual users (seat map)`,
+    );
+    await stack.startService();
+    const steps = await measureRamp(stack, settings.thresholdSeconds, settings.log);
+    return {
+      workerCpuLimit: settings.workerCpuLimit,
+      thresholdSeconds: settings.thresholdSeconds,
+      maxWorkers: settings.maxWorkers,
+      steps,
+      choice: choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers),
+    };
+  });
 }

@@ -11,9 +11,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberFlag, parseCommandLine, runMain, UsageError, type CommandLine } from '@concert-booking/lib';
 import { localServices } from '@concert-booking/devkit/local-services';
-import { choosePeak, formatStep, measureRamp } from './calibration.js';
+import { calibrateOneWorker, formatStep } from './calibration.js';
 import { drillChartSpec } from './chart.js';
-import type { Calibration, DrillRecord, ScenarioName, ScenarioRecord, Scorecard } from './record.js';
+import type { DrillRecord, ScenarioName, ScenarioRecord, Scorecard } from './record.js';
 import {
   capacityPhases,
   capacityStack,
@@ -24,8 +24,9 @@ import {
   SCENARIOS,
   type DrillSettings,
 } from './scenarios.js';
+import { onSaleChartSpec, onSaleReportLines, onSaleScorecard, runOnSale } from './onsale.js';
 import { scorecard } from './scorecard.js';
-import { DrillStack } from './stack.js';
+import { DrillStack, withStack } from './stack.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -48,42 +49,12 @@ export const DEFAULT_DRILL = {
 /** The incident's peak: enough clients to hold every connection of the default pool busy with scans. */
 export const INCIDENT_PEAK_VUS = 4 * INCIDENT_POOL;
 
-async function withStack<T>(
-  stack: DrillStack,
-  leftRunning: number[],
-  work: (stack: DrillStack) => Promise<T>,
-): Promise<T> {
-  // Ctrl-C or SIGTERM: the stack's processes stop and its database is dropped before the drill exits.
-  const release = stack.processes.interruptible(async () => void (await stack.stop()));
-  try {
-    return await work(stack);
-  } finally {
-    release();
-    leftRunning.push(...(await stack.stop()));
-  }
-}
-
 async function runCapacity(
   settings: DrillSettings,
   record: DrillRecord,
 ): Promise<ScenarioRecord | undefined> {
   const { log } = settings;
-  // The pool of the calibration stack is sized for the ramp's top step; the scenario's stack for its peak.
-  const probe = new DrillStack(capacityStack(settings, 64));
-  const calibration: Calibration = await withStack(probe, record.leftRunning, async (stack) => {
-    log(
-      `calibration: one worker capped at ${settings.workerCpuLimit} cores, rising virtual users (seat map)`,
-    );
-    await stack.startService();
-    const steps = await measureRamp(stack, settings.thresholdSeconds, log);
-    return {
-      workerCpuLimit: settings.workerCpuLimit,
-      thresholdSeconds: settings.thresholdSeconds,
-      maxWorkers: settings.maxWorkers,
-      steps,
-      choice: choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers),
-    };
-  });
+  const calibration = await calibrateOneWorker(settings, record.leftRunning);
   record.calibration = calibration;
   const { choice } = calibration;
   if (!choice.ok) {
@@ -145,6 +116,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   };
   try {
     for (const name of options.scenarios) {
+      if (name === 'onsale') {
+        const run = await runOnSale(settings, record);
+        if (run) record.onsale = { run, scorecard: onSaleScorecard(run, settings.maxWorkers) };
+        continue;
+      }
       const scenario =
         name === 'capacity' ? await runCapacity(settings, record) : await runIncident(settings, record);
       if (!scenario) continue;
@@ -168,9 +144,12 @@ async function writeOutputs(record: DrillRecord, options: DrillOptions): Promise
     const title = `drill "${scenario.name}": ${scenario.settings.peakVus} VUs at the peak, workers capped at ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
     writeFileSync(`${base}-${scenario.name}.svg`, await renderSvg(drillChartSpec(scenario, title)));
   }
-  options.log(
-    `wrote ${options.out}.json${record.scenarios.map((s) => ` ${options.out}-${s.name}.svg`).join('')}`,
-  );
+  if (record.onsale) {
+    const title = `drill "onsale": ${record.onsale.scorecard.users} users, workers capped at ${options.workerCpuLimit} cores, ${options.maxWorkers} held for the sale`;
+    writeFileSync(`${base}-onsale.svg`, await renderSvg(onSaleChartSpec(record.onsale.run, title)));
+  }
+  const charts = [...record.scenarios.map((s) => s.name), ...(record.onsale ? ['onsale'] : [])];
+  options.log(`wrote ${options.out}.json${charts.map((name) => ` ${options.out}-${name}.svg`).join('')}`);
 }
 
 const FIELDS: (keyof Scorecard)[] = [
@@ -201,11 +180,12 @@ export function reportLines(record: DrillRecord): string[] {
     lines.push(c.choice.ok ? `-> peak ${c.choice.peakVus} virtual users` : `-> failed: ${c.choice.reason}`);
   }
   const names = Object.keys(record.scorecard) as ScenarioName[];
-  lines.push('', `scorecard${names.map((n) => n.padStart(12)).join('')}`);
-  for (const field of FIELDS) {
+  if (names.length > 0) lines.push('', `scorecard${names.map((n) => n.padStart(12)).join('')}`);
+  for (const field of names.length > 0 ? FIELDS : []) {
     const cells = names.map((n) => String(record.scorecard[n]![field] ?? '-').padStart(12));
     lines.push(`${field.padEnd(28)}${cells.join('')}`);
   }
+  if (record.onsale) lines.push(...onSaleReportLines(record.onsale.scorecard));
   lines.push(
     '',
     record.leftRunning.length === 0
@@ -223,10 +203,11 @@ export const COMMAND: CommandLine<{
   out: { type: 'string' };
 }> = {
   name: 'npm run drill --',
-  usage: `[--scenario capacity|incident|all] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
+  usage: `[--scenario capacity|incident|onsale|all] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
        [--threshold ${DEFAULT_DRILL.thresholdSeconds}] [--out reports/drill/drill-<time>]
   Replays the incident with real Postgres, Redis, Prometheus, Alertmanager, the service and the controller.
-  --scenario     capacity (more workers help), incident (the database is the bottleneck), or all (default)
+  --scenario     capacity (more workers help), incident (the database is the bottleneck), all (default: both),
+                 or onsale (a scheduled sale: pre-queue, pre-scaling, admission at the measured capacity)
   --max-workers  the AlertScaler's maxReplicas; --worker-cpu: cores per worker (a CFS quota, like a pod limit)
   --threshold    the p90 alert's threshold in seconds`,
   options: {
@@ -241,8 +222,8 @@ export const COMMAND: CommandLine<{
 export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOptions, 'log'> {
   const { values } = parseCommandLine(COMMAND, argv);
   const scenario = values.scenario;
-  if (scenario !== 'all' && !SCENARIOS.includes(scenario as ScenarioName))
-    throw new UsageError(`--scenario must be capacity, incident or all, got "${scenario}"`);
+  if (scenario !== 'all' && scenario !== 'onsale' && !SCENARIOS.includes(scenario as ScenarioName))
+    throw new UsageError(`--scenario must be capacity, incident, onsale or all, got "${scenario}"`);
   return {
     scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
     maxWorkers: numberFlag('max-workers', values['max-workers'], {
@@ -258,7 +239,8 @@ export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOpti
 
 /** Every scenario run has a scorecard and nothing was left running. */
 const succeeded = (record: DrillRecord, options: Omit<DrillOptions, 'log'>) =>
-  record.leftRunning.length === 0 && options.scenarios.every((name) => record.scorecard[name]);
+  record.leftRunning.length === 0 &&
+  options.scenarios.every((name) => (name === 'onsale' ? record.onsale : record.scorecard[name]));
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   runMain(COMMAND, async () => {

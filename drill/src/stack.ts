@@ -53,6 +53,10 @@ export interface StackOptions {
   redisUrl: string;
   /** The people's receivers (Slack, email stand-in) log here. */
   log: (line: string) => void;
+  /** More of the service's environment, given the stack's Prometheus URL (known before the service starts). */
+  serviceEnv?: (promUrl: string) => Record<string, string>;
+  /** OnSale objects for the controller (ONSALES_FILE), made when the controller starts. */
+  onSales?: () => Record<string, unknown>[];
 }
 
 export interface WorkersStatus {
@@ -118,6 +122,22 @@ async function startPeopleSink(log: (line: string) => void): Promise<{ server: S
   return { server, url: `http://127.0.0.1:${port}` };
 }
 
+/** Runs `work` on a stack and stops it after, also on Ctrl-C or SIGTERM; the pids still alive go to `leftRunning`. */
+export async function withStack<T>(
+  stack: DrillStack,
+  leftRunning: number[],
+  work: (stack: DrillStack) => Promise<T>,
+): Promise<T> {
+  // Ctrl-C or SIGTERM: the stack's processes stop and its database is dropped before the drill exits.
+  const release = stack.processes.interruptible(async () => void (await stack.stop()));
+  try {
+    return await work(stack);
+  } finally {
+    release();
+    leftRunning.push(...(await stack.stop()));
+  }
+}
+
 export class DrillStack {
   readonly processes = new ProcessGroup();
   readonly dir = mkdtempSync(join(tmpdir(), 'drill-'));
@@ -141,8 +161,9 @@ export class DrillStack {
         'alter table seats drop constraint if exists seats_timeslot_number_key; analyze seats',
       );
     }
-    const [servicePort, adminPort] = await Promise.all([freePort(), freePort()]);
+    const [servicePort, adminPort, promPort] = await Promise.all([freePort(), freePort(), freePort()]);
     this.serviceUrl = `http://127.0.0.1:${servicePort}`;
+    this.promUrl = `http://127.0.0.1:${promPort}`;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
     writeFileSync(join(this.dir, 'admin-token'), ADMIN_TOKEN);
     writeFileSync(join(this.dir, 'webhook-token'), WEBHOOK_TOKEN);
@@ -159,6 +180,7 @@ export class DrillStack {
         DB_POOL_MAX: String(o.poolMax),
         // A few seconds of requests per connection: the drill's clients reach added workers quickly.
         HTTP_MAX_REQUESTS_PER_SOCKET: '20',
+        ...o.serviceEnv?.(this.promUrl),
       }),
     );
   }
@@ -166,8 +188,8 @@ export class DrillStack {
   /** Prometheus, Alertmanager, the people's sink and the controller. */
   async startMonitoring(): Promise<void> {
     const o = this.options;
-    const [promPort, amPort, controllerPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    this.promUrl = `http://127.0.0.1:${promPort}`;
+    const [amPort, controllerPort] = await Promise.all([freePort(), freePort()]);
+    const promPort = Number(new URL(this.promUrl).port);
     this.amUrl = `http://127.0.0.1:${amPort}`;
     this.controllerUrl = `http://127.0.0.1:${controllerPort}`;
     const sink = await startPeopleSink(o.log);
@@ -250,9 +272,12 @@ export class DrillStack {
         spec,
       }),
     );
+    const onSalesFile = join(this.dir, 'onsales.yml');
+    if (o.onSales) writeFileSync(onSalesFile, stringify({ items: o.onSales() }));
     await this.processes.start(
       controllerProcess({
         MODE: 'local',
+        ...(o.onSales ? { NAMESPACE, ONSALES_FILE: onSalesFile, PROMETHEUS_URL: this.promUrl } : {}),
         PORT: String(controllerPort),
         WEBHOOK_TOKEN_FILE: join(this.dir, 'webhook-token'),
         ALERTSCALERS_FILE: scalerFile,
@@ -274,6 +299,15 @@ export class DrillStack {
   async serviceMetrics(): Promise<string> {
     const response = await fetch(`${this.adminUrl}/metrics`, { signal: AbortSignal.timeout(3000) });
     return response.text();
+  }
+
+  /** The controller's OnSales with their status (local mode's GET /onsales). */
+  async onSales(): Promise<{ status?: { phase?: string; holdingReplicas?: boolean } }[]> {
+    return (
+      await getJson<{ items: { status?: { phase?: string; holdingReplicas?: boolean } }[] }>(
+        `${this.controllerUrl}/onsales`,
+      )
+    ).items;
   }
 
   async scaler(): Promise<{ scaler: ScalerView; events: ControllerEvent[] }> {
