@@ -388,7 +388,7 @@ async function runSale(
       sessionReads: SESSION_READS,
     },
     phases: [],
-    actions: [{ t: OPENS_SECONDS, what: 'opensAt' }],
+    actions: [],
     samples: sampler.samples,
     scaleEvents: sampler.scaleEvents,
     events: sampler.events,
