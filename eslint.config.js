@@ -22,7 +22,19 @@ export const BOUNDARIES = {
     // The manifests' environment is checked against the service's own configuration reader.
     dev: ['devkit', 'service/src/config.ts'],
   },
-  drill: { runtime: ['lib', 'devkit', 'monitoring', 'load', 'controller/src/api'] },
+  // The cluster drill deploys the bundle with its values and finds its pods by the bundle's labels.
+  drill: {
+    runtime: [
+      'lib',
+      'devkit',
+      'monitoring',
+      'load',
+      'controller/src/api',
+      'cdk8s/src/values.ts',
+      'cdk8s/src/values',
+      'cdk8s/src/labels.ts',
+    ],
+  },
 };
 
 /** Code a package runs (everything but its tests, benches and tools). */

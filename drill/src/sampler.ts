@@ -6,7 +6,7 @@
  */
 import { ALERTS, METRICS } from '@concert-booking/lib';
 import type { RuleState, Sample, ScaleEvent, ScalerEvent } from './record.js';
-import type { DrillStack } from './stack.js';
+import type { DrillTarget } from './stack.js';
 
 const metricValue = (text: string, name: string): number | null => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -28,7 +28,7 @@ export class Sampler {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly stack: DrillStack,
+    private readonly stack: DrillTarget,
     private readonly startedAt: number,
     private readonly state: SamplerState,
     private readonly onSample: (sample: Sample, news: string[]) => void,
@@ -100,9 +100,12 @@ export class Sampler {
     };
     const news: string[] = [];
     if (status.lastScaleTime && status.lastScaleTime !== this.lastScaleTime && status.lastScaleDirection) {
-      const previous = this.latest()?.desiredWorkers ?? status.currentReplicas ?? 0;
+      const writtenAt = this.seconds(status.lastScaleTime);
+      // The replicas sampled before the write: the target may show the new count before the status does.
+      const previous =
+        this.samples.filter((s) => s.t < writtenAt).at(-1)?.desiredWorkers ?? status.currentReplicas ?? 0;
       const event: ScaleEvent = {
-        t: this.seconds(status.lastScaleTime),
+        t: writtenAt,
         from: previous,
         to: status.desiredReplicas ?? workers.desired,
         direction: status.lastScaleDirection,

@@ -12,17 +12,18 @@
  *   AlertScaler holds (more workers would only add concurrent scans). The drill then switches the seat-map
  *   cache on without a restart, p90 recovers and the alert resolves.
  */
-import { runLoad } from '@concert-booking/load/run';
 import type { CatalogVolume } from '@concert-booking/devkit/programs';
 import type { Phase, Sample, ScenarioName, ScenarioRecord } from './record.js';
 import { Sampler, type SamplerState } from './sampler.js';
 import { PEAK, RECOVERED_FOR_SAMPLES } from './scorecard.js';
-import { DrillStack, type Policy, type StackOptions } from './stack.js';
+import type { DrillStack, DrillTarget, Policy, StackOptions } from './stack.js';
 
 export const SCENARIOS: readonly ScenarioName[] = ['capacity', 'incident'];
 
 export interface DrillSettings {
   thresholdSeconds: number;
+  /** Departures from POLICY (the cluster drill waits longer before giving pods back). */
+  policy?: Partial<typeof POLICY>;
   workerCpuLimit: number;
   maxWorkers: number;
   databaseUrl: string;
@@ -67,7 +68,7 @@ export const INCIDENT_CATALOG: CatalogVolume = {
 export const INCIDENT_POOL = 10;
 
 export function policyFor(settings: DrillSettings): Policy {
-  return { minReplicas: 1, maxReplicas: settings.maxWorkers, ...POLICY };
+  return { minReplicas: 1, maxReplicas: settings.maxWorkers, ...POLICY, ...settings.policy };
 }
 
 export function capacityStack(settings: DrillSettings, peakVus: number): StackOptions {
@@ -177,7 +178,7 @@ export function incidentPhases(settings: DrillSettings, peakVus: number, stack: 
 /** Runs the phases against a started stack; the record of the scenario. */
 export async function runPhases(
   name: ScenarioName,
-  stack: DrillStack,
+  stack: DrillTarget,
   phases: PhasePlan[],
   settings: DrillSettings,
   extra: Record<string, string | number | boolean>,
@@ -215,22 +216,7 @@ export async function runPhases(
         `phase ${plan.name}: ${plan.vus} virtual users (seat map), ${plan.minSeconds}-${plan.maxSeconds}s`,
       );
       const stop = new AbortController();
-      const load = runLoad(
-        {
-          scenario: 'seat-map',
-          baseUrl: stack.serviceUrl,
-          plans: [{ load: { model: 'closed', vus: plan.vus }, durationMs: plan.maxSeconds * 1000 }],
-          timeoutMs: 10_000,
-          maxInFlight: 10_000,
-          strategy: 'atomic',
-          thinkMs: 0,
-          out: '',
-        },
-        name,
-        undefined,
-        undefined,
-        stop.signal,
-      );
+      const load = stack.load({ vus: plan.vus, seconds: plan.maxSeconds }, stop.signal);
       let finished = false;
       void load.finally(() => (finished = true));
       while (!finished) {

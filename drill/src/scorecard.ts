@@ -81,6 +81,10 @@ export function scorecard(record: ScenarioRecord): Scorecard {
     return last === undefined || down.t - last >= policy.stabilizationSeconds - SAMPLING_TOLERANCE_SECONDS;
   });
   const last = samples.at(-1);
+  const readySeconds = ups.map((up) => {
+    const ready = samples.find((s) => s.t >= up.t && s.runningWorkers >= up.to);
+    return ready ? ready.t - up.t : null;
+  });
 
   return {
     fired: firstFiring !== undefined,
@@ -90,6 +94,11 @@ export function scorecard(record: ScenarioRecord): Scorecard {
     recoverSeconds: recovery !== null && reference !== null ? round(recovery - reference) : null,
     resolvedDuringPeak,
     maxWorkers: Math.max(0, ...samples.map((s) => Math.max(s.desiredWorkers, s.runningWorkers))),
+    // Unknown when any scale-up never became ready within the record.
+    podsReadySeconds:
+      readySeconds.length === 0 || readySeconds.includes(null)
+        ? null
+        : round(Math.max(...(readySeconds as number[]))),
     scaleDownAfterStabilization,
     scaledBackToMin: last !== undefined && last.desiredWorkers === policy.minReplicas,
     scaleUps: ups.length,

@@ -26,6 +26,7 @@ import {
   type CatalogVolume,
 } from '@concert-booking/devkit/programs';
 import { freePort } from '@concert-booking/devkit/wait';
+import { runLoad } from '@concert-booking/load/run';
 import { prometheusConfig } from '@concert-booking/monitoring/prometheus';
 import { writeMonitoringFiles } from '@concert-booking/monitoring/render';
 import { seconds } from '@concert-booking/monitoring/rules';
@@ -86,10 +87,41 @@ export interface ControllerEvent {
   message: string;
 }
 
+/** One closed-model load step of the seat-map scenario, as the clients saw it. */
+export interface LoadResult {
+  requestsPerSecond: number;
+  p90Ms: number;
+}
+
+export interface LoadStep {
+  vus: number;
+  /** The longest it runs; `stop` ends it earlier. */
+  seconds: number;
+  /** The scenario's unmeasured warm-up first (every seat map once). */
+  warmUp?: boolean;
+}
+
+/**
+ * What the drill drives and reads, wherever the bundle runs: the local stack below (worker pool) or the local
+ * cluster (drill/src/cluster-stack.ts: Deployment, the cluster's Prometheus and Alertmanager).
+ */
+export interface DrillTarget {
+  /** The seat-map load, closed model. */
+  load(step: LoadStep, stop?: AbortSignal): Promise<LoadResult>;
+  /** Replicas the scaler asked for and those running (ready). */
+  workers(): Promise<WorkersStatus>;
+  /** The service's own metrics text (every worker or pod). */
+  serviceMetrics(): Promise<string>;
+  scaler(): Promise<{ scaler: ScalerView; events: ControllerEvent[] }>;
+  promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  /** Alert names active in Alertmanager (what the controller and the people are told about). */
+  activeAlerts(): Promise<string[]>;
+}
+
 const ADMIN_TOKEN = 'drill-admin-token';
 const WEBHOOK_TOKEN = 'drill-webhook-token';
 /** The rule durations, short so that a whole episode fits in about a minute. */
-const RULE_TIMING = {
+export const RULE_TIMING = {
   evaluationInterval: '1s',
   rateWindow: '10s',
   forDuration: '5s',
@@ -97,7 +129,10 @@ const RULE_TIMING = {
   poolWaitingFor: '3s',
 };
 
-async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+/** Alertmanager's route to the controller: at once, and a resolution within seconds. */
+export const CONTROLLER_ROUTE_TIMING = { groupWait: '1s', groupInterval: '2s', repeatInterval: '1m' };
+
+export async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(3000) });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return (await response.json()) as T;
@@ -122,23 +157,26 @@ async function startPeopleSink(log: (line: string) => void): Promise<{ server: S
   return { server, url: `http://127.0.0.1:${port}` };
 }
 
-/** Runs `work` on a stack and stops it after, also on Ctrl-C or SIGTERM; the pids still alive go to `leftRunning`. */
-export async function withStack<T>(
-  stack: DrillStack,
-  leftRunning: number[],
-  work: (stack: DrillStack) => Promise<T>,
-): Promise<T> {
-  // Ctrl-C or SIGTERM: the stack's processes stop and its database is dropped before the drill exits.
-  const release = stack.processes.interruptible(async () => void (await stack.stop()));
-  try {
-    return await work(stack);
-  } finally {
-    release();
-    leftRunning.push(...(await stack.stop()));
-  }
+/** An instant query of a Prometheus' HTTP API. */
+export async function promQuery(
+  promUrl: string,
+  query: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const body = await getJson<{
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  }>(`${promUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+  return body.data.result;
 }
 
-export class DrillStack {
+/** Alert names active (not silenced, not inhibited) in an Alertmanager. */
+export async function activeAlerts(amUrl: string): Promise<string[]> {
+  const alerts = await getJson<{ labels: { alertname: string } }[]>(
+    `${amUrl}/api/v2/alerts?active=true&silenced=false&inhibited=false`,
+  );
+  return alerts.map((a) => a.labels.alertname);
+}
+
+export class DrillStack implements DrillTarget {
   readonly processes = new ProcessGroup();
   readonly dir = mkdtempSync(join(tmpdir(), 'drill-'));
   serviceUrl = '';
@@ -199,7 +237,7 @@ export class DrillStack {
       alertmanager: {
         controllerWebhookUrl: `${this.controllerUrl}/alerts`,
         controllerWebhookTokenFile: join(this.dir, 'webhook-token'),
-        controller: { groupWait: '1s', groupInterval: '2s', repeatInterval: '1m' },
+        controller: CONTROLLER_ROUTE_TIMING,
         people: { groupWait: '1s', groupInterval: '10s', repeatInterval: '1h' },
         pageRepeatInterval: '1h',
         resolveTimeout: '1m',
@@ -291,6 +329,28 @@ export class DrillStack {
     this.processes.noteDescendants();
   }
 
+  async load(step: LoadStep, stop?: AbortSignal): Promise<LoadResult> {
+    const report = await runLoad(
+      {
+        scenario: 'seat-map',
+        baseUrl: this.serviceUrl,
+        plans: [{ load: { model: 'closed', vus: step.vus }, durationMs: step.seconds * 1000 }],
+        timeoutMs: 10_000,
+        maxInFlight: 10_000,
+        strategy: 'atomic',
+        thinkMs: 0,
+        out: '',
+        warmUp: step.warmUp,
+      },
+      'drill',
+      undefined,
+      undefined,
+      stop,
+    );
+    const stage = report.stages[0]!;
+    return { requestsPerSecond: stage.requestsPerSecond, p90Ms: stage.latencyMs.p90 };
+  }
+
   workers(): Promise<WorkersStatus> {
     return getJson(`${this.adminUrl}/workers`);
   }
@@ -317,19 +377,12 @@ export class DrillStack {
     return { scaler: body.items[0]!, events: body.events };
   }
 
-  async promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-    const body = await getJson<{
-      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-    }>(`${this.promUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
-    return body.data.result;
+  promQuery(query: string) {
+    return promQuery(this.promUrl, query);
   }
 
-  /** Alert names active in Alertmanager (what the controller and the people are told about). */
-  async activeAlerts(): Promise<string[]> {
-    const alerts = await getJson<{ labels: { alertname: string } }[]>(
-      `${this.amUrl}/api/v2/alerts?active=true&silenced=false&inhibited=false`,
-    );
-    return alerts.map((a) => a.labels.alertname);
+  activeAlerts(): Promise<string[]> {
+    return activeAlerts(this.amUrl);
   }
 
   /** The incident document's fix, applied to the running service: the seat-map cache on every worker. */

@@ -16,6 +16,7 @@ beforeAll(async () => {
   record = await runDrill({
     ...DEFAULT_DRILL,
     scenarios: SCENARIOS,
+    cluster: false,
     out: OUT,
     log: (line) => lines.push(line),
   });

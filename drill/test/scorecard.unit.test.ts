@@ -57,12 +57,16 @@ function record(overrides: Partial<ScenarioRecord>): ScenarioRecord {
   };
 }
 
-/** Capacity done right: fires at 20, scales at 21 and 33, p90 under from 40, resolves at 45, back at 62 and 71. */
+/**
+ * Capacity done right: fires at 20, scales at 21 and 33 (ready 3 and 4 s later), p90 under from 40, resolves
+ * at 45, back at 62 and 71.
+ */
 const capacity = record({
   samples: samples(100, (t) => ({
     p90: t >= 15 && t < 40 ? 0.45 : 0.1,
     alertActive: t >= 20 && t < 45,
     desiredWorkers: t < 21 ? 1 : t < 33 ? 2 : t < 62 ? 3 : t < 71 ? 2 : 1,
+    runningWorkers: t < 24 ? 1 : t < 37 ? 2 : t < 62 ? 3 : t < 71 ? 2 : 1,
   })),
   scaleEvents: [
     { t: 21, from: 1, to: 2, direction: 'Up' },
@@ -82,6 +86,7 @@ describe('scorecard', () => {
       recoverSeconds: 7,
       resolvedDuringPeak: true,
       maxWorkers: 3,
+      podsReadySeconds: 4,
       scaleDownAfterStabilization: true,
       scaledBackToMin: true,
       scaleUps: 2,
@@ -120,6 +125,16 @@ describe('scorecard', () => {
       'no alert at all',
       { samples: capacity.samples.map((s) => ({ ...s, alertActive: false })), scaleEvents: [] },
       { fired: false, detectSeconds: null, firstScaleSeconds: null, recovered: false },
+    ],
+    [
+      'the second scale-up never ready',
+      { samples: capacity.samples.map((s) => ({ ...s, runningWorkers: Math.min(s.runningWorkers, 2) })) },
+      { podsReadySeconds: null },
+    ],
+    [
+      'no scale-up',
+      { scaleEvents: capacity.scaleEvents.filter((e) => e.direction === 'Down') },
+      { podsReadySeconds: null },
     ],
     [
       'workers not back at the minimum at the end',

@@ -12,6 +12,7 @@ import { NETWORK, APISERVER_PORT, type ClusterLayout } from './layout.js';
 
 export const IMAGE_KEYS = [
   'service',
+  'load',
   'postgres',
   'redis',
   'prometheus',

@@ -4,53 +4,24 @@
  * Secrets, `kubectl apply -f charts/` in order, rollouts). A real node runs every pod. Needs root; it never
  * skips: a cluster that cannot start fails the suite with the part that failed and its log.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { APPS, LABEL } from '@concert-booking/cdk8s/labels';
 import { status } from '../../src/cluster/cluster.js';
-import { envtestBinaries } from '../../src/cluster/binaries.js';
-import { ROOT } from '../../src/programs.js';
+import { BUNDLE_NAMESPACE, deployBundle, runCommand, type DeployedBundle } from '../../src/cluster/deploy.js';
 import { host, mountsUnder } from '../../src/cluster/host.js';
-import { kubectlFor, type Kubectl } from '../../src/cluster/kubectl.js';
+import type { Kubectl } from '../../src/cluster/kubectl.js';
 import { clusterLayout, NETWORK } from '../../src/cluster/layout.js';
-import { spawnProcess } from '../../src/process.js';
-import { freePort, waitFor } from '../../src/wait.js';
-import { bearer, testIssuer } from '../../src/identity.js';
+import { waitFor } from '../../src/wait.js';
+import { bearer } from '../../src/identity.js';
 
-const NS = 'concert-booking';
+const NS = BUNDLE_NAMESPACE;
 const layout = clusterLayout();
-const work = mkdtempSync(join(tmpdir(), 'bundle-in-cluster-'));
 let kubectl: Kubectl;
-/** The identity provider's key set, served to the pods from the node's own address (the pod gateway). */
-let jwksServer: Server | undefined;
-
-/** Runs a command of ours as a user would; rejects with its output when it fails. */
-async function run(
-  name: string,
-  command: string,
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = ROOT,
-) {
-  const child = spawnProcess({ name, command, args, cwd, inheritEnv: true, env });
-  child.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  const { code, signal } = await child.exited;
-  if (code !== 0) throw new Error(`${name} exited ${code ?? signal}\n${child.output().slice(-6000)}`);
-  return child.output();
-}
+let deployed: DeployedBundle | undefined;
+const run = runCommand;
 
 const cluster = (...args: string[]) =>
   run(`npm run cluster -- ${args.join(' ')}`, 'npm', ['run', '-s', 'cluster', '--', ...args]);
-
-/** The ```sh blocks of docs/deploy.md under the headings that start with `prefix` ("## 3.", "## 4."). */
-function deploySteps(prefix: string): string[] {
-  const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
-  const section = doc.split(/^(?=## )/m).find((s) => s.startsWith(prefix));
-  if (!section) throw new Error(`docs/deploy.md has no section "${prefix}"`);
-  return [...section.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
-}
 
 async function json<T>(args: string[]): Promise<T> {
   return JSON.parse((await kubectl([...args, '-o', 'json'])).stdout) as T;
@@ -107,35 +78,13 @@ async function runPod(name: string, command: string[] = []) {
 
 beforeAll(async () => {
   await cluster('up');
-  const values = (await cluster('values')).trim().split('\n').pop()!;
-  kubectl = kubectlFor(await envtestBinaries(), layout.adminKubeconfig, join(work, 'kubectl-cache'));
-  await run('npm run synth', 'npm', ['run', '-s', 'synth', '--', '--out', join(work, 'charts')], {
-    BUNDLE_VALUES: values,
-  });
-  // docs/deploy.md as written, in one shell as a user types it, in a folder whose charts/ are the local
-  // ones, with the cluster's kubectl.
-  // The operator's identity provider (the booking-identity Secret of step 3) is the tests' issuer.
-  const issuer = testIssuer();
-  const jwksPort = await freePort();
-  jwksServer = createServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(issuer.jwksFile)),
-  );
-  await new Promise<void>((done) => jwksServer!.listen(jwksPort, NETWORK.podGateway, done));
-  const env = {
-    KUBECONFIG: layout.adminKubeconfig,
-    PATH: `${await envtestBinaries()}:${process.env.PATH}`,
-    IDP_ISSUER: issuer.issuer,
-    IDP_AUDIENCE: issuer.audience,
-    IDP_JWKS_URL: `http://${NETWORK.podGateway}:${jwksPort}/jwks.json`,
-  };
-  const steps = [...deploySteps('## 3.'), ...deploySteps('## 4.')].join('\n');
-  await run('docs/deploy.md steps 3 and 4', 'bash', ['-euo', 'pipefail', '-c', steps], env, work);
+  deployed = await deployBundle(layout);
+  kubectl = deployed.kubectl;
 }, 45 * 60_000);
 
 afterAll(async () => {
-  jwksServer?.close();
+  deployed?.close();
   await cluster('down').catch((error: Error) => process.stderr.write(`${error.message}\n`));
-  rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
 describe('the bundle in the local cluster', () => {
