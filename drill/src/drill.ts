@@ -337,7 +337,9 @@ export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOpti
   if (scenario !== 'all' && scenario !== 'onsale' && !SCENARIOS.includes(scenario as ScenarioName))
     throw new UsageError(`--scenario must be capacity, incident, onsale or all, got "${scenario}"`);
   if (values.cluster && (scenario === 'incident' || scenario === 'onsale'))
-    throw new UsageError('--cluster runs the capacity scenario only (the incident needs the local stack)');
+    throw new UsageError(
+      '--cluster runs the capacity scenario only (the incident and the onsale need the local stack)',
+    );
   return {
     cluster: values.cluster,
     scenarios: values.cluster ? ['capacity'] : scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
