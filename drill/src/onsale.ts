@@ -15,7 +15,7 @@ import { histogramBuckets, quantileBetween, RECOVER_MARGIN } from './calibration
 import type { CalibrationStep } from './calibration.js';
 import { drillChartSpec } from './chart.js';
 import type { Calibration, ScenarioRecord } from './record.js';
-import { Sampler, type SamplerState } from './sampler.js';
+import { metricValue, Sampler, type SamplerState } from './sampler.js';
 import { capacityStack, formatSample, policyFor, type DrillSettings } from './scenarios.js';
 import { DrillStack, NAMESPACE } from './stack.js';
 
@@ -159,11 +159,6 @@ export interface OnSaleRecord {
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-const metricValue = (text: string, name: string): number | null => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? null : Number(line.slice(name.length + 1));
-};
 
 async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json().catch(() => ({}))) as Record<string, unknown>;
