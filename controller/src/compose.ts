@@ -17,7 +17,16 @@ import { ReconcileLoop } from './reconcile/loop.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { MemoryScalerStore, type ScalerStore } from './reconcile/store.js';
 import { KubeScaleTarget } from './targets/kube-scale.js';
-import { OnSaleLoop, OnSaleReconciler, prometheusQueueReader } from './onsale/reconciler.js';
+import {
+  httpSalePublisher,
+  kubeOnSaleStore,
+  MemoryOnSaleStore,
+  OnSaleLoop,
+  OnSaleReconciler,
+  prometheusQueueReader,
+  type QueueReader,
+} from './onsale/reconciler.js';
+import type { OnSaleResource } from './api/onsale.js';
 import type { ScaleTarget } from './targets/scale-target.js';
 import { WorkerPoolTarget } from './targets/worker-pool.js';
 
@@ -39,7 +48,7 @@ interface Edges {
   start(): Promise<void>;
   stop(): Promise<void>;
   leader?: LeaderElector;
-  /** The namespace's OnSales (a cluster only: the local drill has no API server to hold them). */
+  /** The namespace's OnSales (from the API server, or in local mode from ONSALES_FILE). */
   sales?: OnSaleReconciler;
   /** Read-only routes only this mode serves (`GET /path` -> JSON body). */
   reads?: Record<string, () => unknown>;
@@ -71,11 +80,12 @@ function kubernetesEdges(config: ControllerConfig, logger: Logger, leadership: L
     logger,
   );
   const sales = new OnSaleReconciler({
-    api: custom,
+    store: kubeOnSaleStore(custom, namespace),
     namespace,
-    readQueue: config.PROMETHEUS_URL
-      ? prometheusQueueReader(config.PROMETHEUS_URL, 2_000)
-      : async () => undefined,
+    readQueue: queueReader(config),
+    publish: config.BOOKING_ADMIN_URL
+      ? httpSalePublisher(config.BOOKING_ADMIN_URL, config.BOOKING_ADMIN_TOKEN!, 2_000)
+      : undefined,
     clock: () => new Date(),
     logger,
   });
@@ -96,21 +106,40 @@ function kubernetesEdges(config: ControllerConfig, logger: Logger, leadership: L
   };
 }
 
-function readScalerFile(path: string): AlertScalerResource[] {
-  const objects = parseAllDocuments(readFileSync(path, 'utf8')).flatMap((doc) => {
-    const value = doc.toJS() as AlertScalerResource | { items: AlertScalerResource[] } | null;
+const queueReader = (config: ControllerConfig): QueueReader =>
+  config.PROMETHEUS_URL ? prometheusQueueReader(config.PROMETHEUS_URL, 2_000) : async () => undefined;
+
+/** Objects from a YAML/JSON file: a list, one object, or several documents. */
+function readObjectFile<T>(path: string): T[] {
+  return parseAllDocuments(readFileSync(path, 'utf8')).flatMap((doc) => {
+    const value = doc.toJS() as T | { items: T[] } | null;
     if (!value) return [];
-    return 'items' in value ? value.items : [value];
+    return typeof value === 'object' && 'items' in value ? value.items : [value];
   });
-  return objects;
 }
 
 function localEdges(config: ControllerConfig, logger: Logger, leadership: Leadership): Edges {
   const target = new WorkerPoolTarget(config.WORKERS_ADMIN_URL, config.WORKERS_ADMIN_TOKEN!);
-  const store = new MemoryScalerStore(readScalerFile(config.ALERTSCALERS_FILE!));
+  const store = new MemoryScalerStore(readObjectFile<AlertScalerResource>(config.ALERTSCALERS_FILE!));
   const events = new MemoryEventRecorder(logger);
+  const namespace = config.NAMESPACE ?? 'local';
+  // The drill's sale: its phases, floor and publication as in the cluster, its status in memory.
+  const saleStore = config.ONSALES_FILE
+    ? new MemoryOnSaleStore(readObjectFile<OnSaleResource>(config.ONSALES_FILE), namespace)
+    : undefined;
+  const sales =
+    saleStore &&
+    new OnSaleReconciler({
+      store: saleStore,
+      namespace,
+      readQueue: queueReader(config),
+      publish: httpSalePublisher(config.WORKERS_ADMIN_URL, config.WORKERS_ADMIN_TOKEN!, 2_000),
+      clock: () => new Date(),
+      logger,
+    });
   return {
     store,
+    sales,
     targetFor: () => target,
     events,
     start: async () => leadership.onStartedLeading(),
@@ -125,6 +154,7 @@ function localEdges(config: ControllerConfig, logger: Logger, leadership: Leader
         })),
         events: events.list(),
       }),
+      '/onsales': () => ({ items: saleStore?.list() ?? [] }),
     },
   };
 }

@@ -34,6 +34,13 @@ const schema = z.object({
    * clock, the numbers stay empty, and a closed sale stays Draining (its queue is not known to be empty).
    */
   PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * The booking service's admin port, where OnSales publish their schedule (PUT /queue/sale: the pre-queue
+   * and the warm-up), with the bearer token in BOOKING_ADMIN_TOKEN_FILE. Unset: no sale is published, and
+   * the waiting room keeps arrival order.
+   */
+  BOOKING_ADMIN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  BOOKING_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
 
   /** Unset: in-cluster service-account credentials. */
   KUBECONFIG: z.string().min(1).optional(),
@@ -48,6 +55,11 @@ const schema = z.object({
 
   /** MODE=local: a YAML/JSON file with AlertScaler objects (a list, or one object). */
   ALERTSCALERS_FILE: z.string().min(1).optional(),
+  /**
+   * MODE=local: OnSale objects (like ALERTSCALERS_FILE), run as in the cluster: phases, the floor, the sale
+   * published to WORKERS_ADMIN_URL. Unset: no OnSale pass.
+   */
+  ONSALES_FILE: z.string().min(1).optional(),
   /** MODE=local: the booking service's admin server (service/src/cluster/admin-server.ts). */
   WORKERS_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:9464'),
   WORKERS_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
@@ -55,9 +67,13 @@ const schema = z.object({
 
 type Raw = z.infer<typeof schema>;
 
-export type ControllerConfig = Omit<Raw, 'WEBHOOK_TOKEN_FILE' | 'WORKERS_ADMIN_TOKEN_FILE'> & {
+export type ControllerConfig = Omit<
+  Raw,
+  'WEBHOOK_TOKEN_FILE' | 'WORKERS_ADMIN_TOKEN_FILE' | 'BOOKING_ADMIN_TOKEN_FILE'
+> & {
   WEBHOOK_TOKEN: string;
   WORKERS_ADMIN_TOKEN: string | undefined;
+  BOOKING_ADMIN_TOKEN: string | undefined;
 };
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
@@ -72,12 +88,18 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): Cont
   if (raw.LEASE_RENEW_DEADLINE_MS >= raw.LEASE_DURATION_SECONDS * 1000) {
     throw new ConfigError('LEASE_RENEW_DEADLINE_MS', 'must be shorter than LEASE_DURATION_SECONDS');
   }
-  const { WEBHOOK_TOKEN_FILE, WORKERS_ADMIN_TOKEN_FILE, ...rest } = raw;
+  if (raw.BOOKING_ADMIN_URL && !raw.BOOKING_ADMIN_TOKEN_FILE) {
+    throw new ConfigError('BOOKING_ADMIN_TOKEN_FILE', 'required with BOOKING_ADMIN_URL');
+  }
+  const { WEBHOOK_TOKEN_FILE, WORKERS_ADMIN_TOKEN_FILE, BOOKING_ADMIN_TOKEN_FILE, ...rest } = raw;
   return {
     ...rest,
     WEBHOOK_TOKEN: readSecretFile('WEBHOOK_TOKEN_FILE', WEBHOOK_TOKEN_FILE),
     WORKERS_ADMIN_TOKEN: WORKERS_ADMIN_TOKEN_FILE
       ? readSecretFile('WORKERS_ADMIN_TOKEN_FILE', WORKERS_ADMIN_TOKEN_FILE)
+      : undefined,
+    BOOKING_ADMIN_TOKEN: BOOKING_ADMIN_TOKEN_FILE
+      ? readSecretFile('BOOKING_ADMIN_TOKEN_FILE', BOOKING_ADMIN_TOKEN_FILE)
       : undefined,
   };
 }

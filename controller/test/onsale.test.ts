@@ -1,15 +1,30 @@
 // An OnSale through its phases against a real API server: its status is written there, and the AlertScaler
 // reconciler scales a real Deployment's /scale under the floor the sale holds. The clock is the test's; the
 // waiting room's numbers are given per step (what the service's metrics would say at that moment).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@concert-booking/lib';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { createScratchDatabase, sharedDatabaseUrl } from '@concert-booking/devkit/databases';
+import { ProcessGroup, runProcess } from '@concert-booking/devkit/process';
+import { seedProcess, serviceProcess } from '@concert-booking/devkit/programs';
+import { PrivateRedis } from '@concert-booking/devkit/servers';
+import { freePort } from '@concert-booking/devkit/wait';
 import { GROUP, VERSION } from '../src/api/alertscaler.js';
 import { ONSALE_PLURAL, type OnSaleStatus } from '../src/api/onsale.js';
 import { ControllerMetrics } from '../src/metrics.js';
-import { OnSaleReconciler, type QueueReading } from '../src/onsale/reconciler.js';
+import {
+  httpSalePublisher,
+  kubeOnSaleStore,
+  OnSaleReconciler,
+  type QueueReading,
+  type SalePublisher,
+} from '../src/onsale/reconciler.js';
 import { KubeEventRecorder } from '../src/reconcile/events.js';
 import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
@@ -47,8 +62,8 @@ describeWithCluster('OnSale against a real API server', (cluster) => {
     ...overrides,
   });
 
-  async function scenario() {
-    const ns = `onsale-${run}`;
+  async function scenario(publish?: SalePublisher, suffix = '') {
+    const ns = `onsale-${run}${suffix}`;
     await c.kubectl(['create', 'namespace', ns]);
     await c.kubectl([
       'create',
@@ -82,9 +97,10 @@ describeWithCluster('OnSale against a real API server', (cluster) => {
     let now = new Date(OPENS - 1_000_000);
     let queue: QueueReading | undefined;
     const sales = new OnSaleReconciler({
-      api,
+      store: kubeOnSaleStore(api, ns),
       namespace: ns,
       readQueue: async () => queue,
+      publish,
       clock: () => now,
       logger,
     });
@@ -170,6 +186,59 @@ describeWithCluster('OnSale against a real API server', (cluster) => {
     // Released: the AlertScaler scales in again, one step at a time.
     expect(await s.replicas()).toBe(7);
   });
+
+  test("publishes the sale to the booking service's waiting room once its pre-queue opens, not before", async () => {
+    const group = new ProcessGroup();
+    const redisServer = await PrivateRedis.create();
+    const database = await createScratchDatabase(sharedDatabaseUrl());
+    // What the service wrote to its waiting room's store, read with redis-cli (field, value, ...).
+    const sale = async () => {
+      const { stdout } = await promisify(execFile)('redis-cli', [
+        '-p',
+        String(redisServer.port),
+        'HGETALL',
+        'queue:sale',
+      ]);
+      const lines = stdout.trim().split('\n').filter(Boolean);
+      return Object.fromEntries(lines.flatMap((line, i) => (i % 2 === 0 ? [[line, lines[i + 1]]] : [])));
+    };
+    try {
+      await runProcess(
+        seedProcess(database.url, { concerts: 1, timeslotsPerConcert: 1, seatsPerTimeslot: 5 }),
+        group,
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'onsale-publish-'));
+      writeFileSync(join(dir, 'token'), 'publish-token');
+      const [port, adminPort] = [await freePort(), await freePort()];
+      // The cluster mode, as the drill runs it: the primary's admin port takes the sale.
+      await group.start(
+        serviceProcess({
+          DATABASE_URL: database.url,
+          REDIS_URL: redisServer.url,
+          PORT: String(port),
+          ADMIN_PORT: String(adminPort),
+          ADMIN_TOKEN_FILE: join(dir, 'token'),
+          WORKERS: '1',
+        }),
+      );
+      const s = await scenario(
+        httpSalePublisher(`http://127.0.0.1:${adminPort}`, 'publish-token', 2_000),
+        '-published',
+      );
+      await s.step(-1_000, undefined);
+      expect(await sale()).toEqual({});
+      await s.step(-800, undefined);
+      expect(await sale()).toMatchObject({
+        opensAt: String(OPENS),
+        preQueueStart: String(OPENS - 900_000),
+        timeslots: '[1]',
+      });
+    } finally {
+      await group.stopAll();
+      await database.drop();
+      await redisServer.stop();
+    }
+  }, 120_000);
 
   test('the API server refuses a sale that closes before it opens', async () => {
     const ns = `onsale-${run}-refused`;

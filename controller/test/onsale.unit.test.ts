@@ -1,6 +1,6 @@
 import { alertScalerSpecSchema } from '../src/api/alertscaler.js';
 import { onSaleCrdManifest, onSaleSpecSchema, parseOnSale, type OnSalePhase } from '../src/api/onsale.js';
-import { heldSpec, holdsReplicas, onSalePhase } from '../src/onsale/schedule.js';
+import { heldSpec, holdsReplicas, onSalePhase, publishesSale } from '../src/onsale/schedule.js';
 import { decide } from '../src/policy.js';
 
 const OPENS = Date.parse('2026-12-01T18:00:00Z');
@@ -112,4 +112,15 @@ describe('the OnSale schema and CRD', () => {
     expect(spec.properties.opensAt?.format).toBe('date-time');
     expect(JSON.stringify(spec)).not.toContain('additionalProperties');
   });
+});
+
+test.each([
+  [undefined, false],
+  ['Scheduled', false],
+  ['PreQueue', true],
+  ['Open', true],
+  ['Draining', false],
+  ['Done', false],
+] as const)('a %s sale is published to the waiting room: %s', (phase, published) => {
+  expect(publishesSale(phase)).toBe(published);
 });

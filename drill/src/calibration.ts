@@ -89,10 +89,14 @@ export function choosePeak(
 export type Buckets = Map<number, number>;
 
 export function routeBuckets(metricsText: string, route: string): Buckets {
+  return histogramBuckets(metricsText, METRICS.httpRequestDuration, `route="${route}"`);
+}
+
+/** A histogram's cumulative bucket counts, summed over every label but `le`, of the lines containing `having`. */
+export function histogramBuckets(metricsText: string, name: string, having = ''): Buckets {
   const buckets: Buckets = new Map();
   for (const line of metricsText.split('\n')) {
-    if (!line.startsWith(`${METRICS.httpRequestDuration}_bucket{`) || !line.includes(`route="${route}"`))
-      continue;
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(having)) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     if (le === undefined) continue;
     const bound = le === '+Inf' ? Infinity : Number(le);

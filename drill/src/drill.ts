@@ -26,6 +26,7 @@ import {
   SCENARIOS,
   type DrillSettings,
 } from './scenarios.js';
+import { onSaleChartSpec, onSaleReportLines, onSaleScorecard, runOnSale } from './onsale.js';
 import { scorecard } from './scorecard.js';
 import { DrillStack } from './stack.js';
 import { ClusterStack } from './cluster-stack.js';
@@ -68,10 +69,8 @@ async function withStack<S extends { processes: ProcessGroup; stop(): Promise<nu
   }
 }
 
-async function runCapacity(
-  settings: DrillSettings,
-  record: DrillRecord,
-): Promise<ScenarioRecord | undefined> {
+/** One worker capped at the drill's cores, driven up the ramp; the peak chosen from it (capacity, onsale). */
+async function calibrateOneWorker(settings: DrillSettings, record: DrillRecord): Promise<Calibration> {
   const { log } = settings;
   // The pool of the calibration stack is sized for the ramp's top step; the scenario's stack for its peak.
   const probe = new DrillStack(capacityStack(settings, 64));
@@ -89,6 +88,16 @@ async function runCapacity(
       choice: choosePeak(steps, settings.thresholdSeconds, settings.maxWorkers),
     };
   });
+  record.calibration = calibration;
+  return calibration;
+}
+
+async function runCapacity(
+  settings: DrillSettings,
+  record: DrillRecord,
+): Promise<ScenarioRecord | undefined> {
+  const { log } = settings;
+  const calibration = await calibrateOneWorker(settings, record);
   record.calibration = calibration;
   const { choice } = calibration;
   if (!choice.ok) {
@@ -207,6 +216,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   };
   try {
     for (const name of options.scenarios) {
+      if (name === 'onsale') {
+        const run = await runOnSale(settings, record.leftRunning, {
+          calibrate: () => calibrateOneWorker(settings, record),
+          withStack,
+        });
+        if (run) record.onsale = { run, scorecard: onSaleScorecard(run, settings.maxWorkers) };
+        continue;
+      }
       const scenario = options.cluster
         ? await runClusterCapacity(settings, record)
         : name === 'capacity'
@@ -234,9 +251,12 @@ async function writeOutputs(record: DrillRecord, options: DrillOptions): Promise
     const title = `drill "${scenario.name}"${options.cluster ? ' in the local cluster' : ''}: ${scenario.settings.peakVus} VUs at the peak, ${what} ${options.workerCpuLimit} cores, at most ${options.maxWorkers}`;
     writeFileSync(`${base}-${scenario.name}.svg`, await renderSvg(drillChartSpec(scenario, title)));
   }
-  options.log(
-    `wrote ${options.out}.json${record.scenarios.map((s) => ` ${options.out}-${s.name}.svg`).join('')}`,
-  );
+  if (record.onsale) {
+    const title = `drill "onsale": ${record.onsale.scorecard.users} users, workers capped at ${options.workerCpuLimit} cores, ${options.maxWorkers} held for the sale`;
+    writeFileSync(`${base}-onsale.svg`, await renderSvg(onSaleChartSpec(record.onsale.run, title)));
+  }
+  const charts = [...record.scenarios.map((s) => s.name), ...(record.onsale ? ['onsale'] : [])];
+  options.log(`wrote ${options.out}.json${charts.map((name) => ` ${options.out}-${name}.svg`).join('')}`);
 }
 
 const FIELDS: (keyof Scorecard)[] = [
@@ -268,11 +288,12 @@ export function reportLines(record: DrillRecord): string[] {
     lines.push(c.choice.ok ? `-> peak ${c.choice.peakVus} virtual users` : `-> failed: ${c.choice.reason}`);
   }
   const names = Object.keys(record.scorecard) as ScenarioName[];
-  lines.push('', `scorecard${names.map((n) => n.padStart(12)).join('')}`);
-  for (const field of FIELDS) {
+  if (names.length > 0) lines.push('', `scorecard${names.map((n) => n.padStart(12)).join('')}`);
+  for (const field of names.length > 0 ? FIELDS : []) {
     const cells = names.map((n) => String(record.scorecard[n]![field] ?? '-').padStart(12));
     lines.push(`${field.padEnd(28)}${cells.join('')}`);
   }
+  if (record.onsale) lines.push(...onSaleReportLines(record.onsale.scorecard));
   lines.push(
     '',
     record.leftRunning.length === 0
@@ -291,10 +312,11 @@ export const COMMAND: CommandLine<{
   cluster: { type: 'boolean'; default: false };
 }> = {
   name: 'npm run drill --',
-  usage: `[--scenario capacity|incident|all] [--cluster] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
+  usage: `[--scenario capacity|incident|onsale|all] [--cluster] [--max-workers ${DEFAULT_DRILL.maxWorkers}] [--worker-cpu ${DEFAULT_DRILL.workerCpuLimit}]
        [--threshold ${DEFAULT_DRILL.thresholdSeconds}] [--out reports/drill/drill-<time>]
   Replays the incident with real Postgres, Redis, Prometheus, Alertmanager, the service and the controller.
-  --scenario     capacity (more workers help), incident (the database is the bottleneck), or all (default)
+  --scenario     capacity (more workers help), incident (the database is the bottleneck), all (default: both),
+                 or onsale (a scheduled sale: pre-queue, pre-scaling, admission at the measured capacity)
   --cluster      in the local cluster (npm run cluster; root): the bundle deployed by docs/deploy.md, booking
                  pods limited to --worker-cpu cores, load Jobs; the capacity scenario only
   --max-workers  the AlertScaler's maxReplicas; --worker-cpu: cores per worker (a CFS quota, like a pod limit)
@@ -312,10 +334,12 @@ export const COMMAND: CommandLine<{
 export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOptions, 'log'> {
   const { values } = parseCommandLine(COMMAND, argv);
   const scenario = values.scenario;
-  if (scenario !== 'all' && !SCENARIOS.includes(scenario as ScenarioName))
-    throw new UsageError(`--scenario must be capacity, incident or all, got "${scenario}"`);
-  if (values.cluster && scenario === 'incident')
-    throw new UsageError('--cluster runs the capacity scenario only (the incident needs the local stack)');
+  if (scenario !== 'all' && scenario !== 'onsale' && !SCENARIOS.includes(scenario as ScenarioName))
+    throw new UsageError(`--scenario must be capacity, incident, onsale or all, got "${scenario}"`);
+  if (values.cluster && (scenario === 'incident' || scenario === 'onsale'))
+    throw new UsageError(
+      '--cluster runs the capacity scenario only (the incident and the onsale need the local stack)',
+    );
   return {
     cluster: values.cluster,
     scenarios: values.cluster ? ['capacity'] : scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
@@ -332,7 +356,8 @@ export function parseDrillArgs(argv: string[], now = new Date()): Omit<DrillOpti
 
 /** Every scenario run has a scorecard and nothing was left running. */
 const succeeded = (record: DrillRecord, options: Omit<DrillOptions, 'log'>) =>
-  record.leftRunning.length === 0 && options.scenarios.every((name) => record.scorecard[name]);
+  record.leftRunning.length === 0 &&
+  options.scenarios.every((name) => (name === 'onsale' ? record.onsale : record.scorecard[name]));
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   runMain(COMMAND, async () => {

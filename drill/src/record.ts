@@ -1,8 +1,9 @@
 /** What a drill run records: one sample a second per scenario, the scale writes and the controller's Events. */
 import type { CalibrationStep, PeakChoice } from './calibration.js';
+import type { OnSaleRecord, OnSaleScorecard } from './onsale.js';
 import type { Policy } from './stack.js';
 
-export type ScenarioName = 'capacity' | 'incident';
+export type ScenarioName = 'capacity' | 'incident' | 'onsale';
 export type RuleState = 'inactive' | 'pending' | 'firing';
 
 export interface Sample {
@@ -105,6 +106,8 @@ export interface DrillRecord {
   calibration?: Calibration;
   scenarios: ScenarioRecord[];
   scorecard: Partial<Record<ScenarioName, Scorecard>>;
+  /** The onsale scenario's run and its own scorecard (drill/src/onsale.ts). */
+  onsale?: { run: OnSaleRecord; scorecard: OnSaleScorecard };
   /** Processes still alive after the drill stopped everything (pids). */
   leftRunning: number[];
 }

@@ -8,7 +8,7 @@ import { ALERTS, METRICS } from '@concert-booking/lib';
 import type { RuleState, Sample, ScaleEvent, ScalerEvent } from './record.js';
 import type { DrillTarget } from './stack.js';
 
-const metricValue = (text: string, name: string): number | null => {
+export const metricValue = (text: string, name: string): number | null => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? null : Number(line.slice(name.length + 1));
 };

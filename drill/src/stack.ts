@@ -54,6 +54,10 @@ export interface StackOptions {
   redisUrl: string;
   /** The people's receivers (Slack, email stand-in) log here. */
   log: (line: string) => void;
+  /** More of the service's environment, given the stack's Prometheus URL (known before the service starts). */
+  serviceEnv?: (promUrl: string) => Record<string, string>;
+  /** OnSale objects for the controller (ONSALES_FILE), made when the controller starts. */
+  onSales?: () => Record<string, unknown>[];
 }
 
 export interface WorkersStatus {
@@ -195,8 +199,9 @@ export class DrillStack implements DrillTarget {
         'alter table seats drop constraint if exists seats_timeslot_number_key; analyze seats',
       );
     }
-    const [servicePort, adminPort] = await Promise.all([freePort(), freePort()]);
+    const [servicePort, adminPort, promPort] = await Promise.all([freePort(), freePort(), freePort()]);
     this.serviceUrl = `http://127.0.0.1:${servicePort}`;
+    this.promUrl = `http://127.0.0.1:${promPort}`;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
     writeFileSync(join(this.dir, 'admin-token'), ADMIN_TOKEN);
     writeFileSync(join(this.dir, 'webhook-token'), WEBHOOK_TOKEN);
@@ -213,6 +218,7 @@ export class DrillStack implements DrillTarget {
         DB_POOL_MAX: String(o.poolMax),
         // A few seconds of requests per connection: the drill's clients reach added workers quickly.
         HTTP_MAX_REQUESTS_PER_SOCKET: '20',
+        ...o.serviceEnv?.(this.promUrl),
       }),
     );
   }
@@ -220,8 +226,8 @@ export class DrillStack implements DrillTarget {
   /** Prometheus, Alertmanager, the people's sink and the controller. */
   async startMonitoring(): Promise<void> {
     const o = this.options;
-    const [promPort, amPort, controllerPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    this.promUrl = `http://127.0.0.1:${promPort}`;
+    const [amPort, controllerPort] = await Promise.all([freePort(), freePort()]);
+    const promPort = Number(new URL(this.promUrl).port);
     this.amUrl = `http://127.0.0.1:${amPort}`;
     this.controllerUrl = `http://127.0.0.1:${controllerPort}`;
     const sink = await startPeopleSink(o.log);
@@ -304,9 +310,12 @@ export class DrillStack implements DrillTarget {
         spec,
       }),
     );
+    const onSalesFile = join(this.dir, 'onsales.yml');
+    if (o.onSales) writeFileSync(onSalesFile, stringify({ items: o.onSales() }));
     await this.processes.start(
       controllerProcess({
         MODE: 'local',
+        ...(o.onSales ? { NAMESPACE, ONSALES_FILE: onSalesFile, PROMETHEUS_URL: this.promUrl } : {}),
         PORT: String(controllerPort),
         WEBHOOK_TOKEN_FILE: join(this.dir, 'webhook-token'),
         ALERTSCALERS_FILE: scalerFile,
@@ -350,6 +359,15 @@ export class DrillStack implements DrillTarget {
   async serviceMetrics(): Promise<string> {
     const response = await fetch(`${this.adminUrl}/metrics`, { signal: AbortSignal.timeout(3000) });
     return response.text();
+  }
+
+  /** The controller's OnSales with their status (local mode's GET /onsales). */
+  async onSales(): Promise<{ status?: { phase?: string; holdingReplicas?: boolean } }[]> {
+    return (
+      await getJson<{ items: { status?: { phase?: string; holdingReplicas?: boolean } }[] }>(
+        `${this.controllerUrl}/onsales`,
+      )
+    ).items;
   }
 
   async scaler(): Promise<{ scaler: ScalerView; events: ControllerEvent[] }> {

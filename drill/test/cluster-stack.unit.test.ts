@@ -67,11 +67,16 @@ describe('the cluster drill', () => {
 });
 
 describe('npm run drill -- --cluster', () => {
-  test('runs the capacity scenario in the cluster; the incident is refused with the reason', () => {
+  test('runs the capacity scenario in the cluster; the incident and the onsale are refused with the reason', () => {
     expect(parseDrillArgs(['--cluster'])).toMatchObject({ cluster: true, scenarios: ['capacity'] });
     expect(parseDrillArgs([])).toMatchObject({ cluster: false, scenarios: ['capacity', 'incident'] });
-    expect(() => parseDrillArgs(['--cluster', '--scenario', 'incident'])).toThrow(
-      new UsageError('--cluster runs the capacity scenario only (the incident needs the local stack)'),
-    );
+    expect(parseDrillArgs(['--scenario', 'onsale'])).toMatchObject({ cluster: false, scenarios: ['onsale'] });
+    for (const scenario of ['incident', 'onsale']) {
+      expect(() => parseDrillArgs(['--cluster', '--scenario', scenario])).toThrow(
+        new UsageError(
+          '--cluster runs the capacity scenario only (the incident and the onsale need the local stack)',
+        ),
+      );
+    }
   });
 });

@@ -19,6 +19,8 @@ import { WaitingRoom } from './queue/waiting-room.js';
 import { CapacityRate, fixedRate, type AdmissionRate } from './queue/adaptive-rate.js';
 import { prometheusSignals } from './queue/admission-signals.js';
 import { queueRoutes } from './queue/routes.js';
+import { saleRoutes } from './queue/sale-routes.js';
+import { SaleWarmUp } from './queue/sale-warm-up.js';
 import { holdCounter, lapsedHoldsTask, reservationRoutes } from './reservations/routes.js';
 import { Sweeper } from './reservations/sweeper.js';
 import { invariantsTask } from './reservations/invariants.js';
@@ -38,8 +40,9 @@ export interface Service {
   registry: Registry;
   lifecycle: Lifecycle;
   seatMaps: SeatMapCache;
-  /** The waiting room and the sweeper run on timers from here until close(). */
+  /** The waiting room, the sale warm-up and the sweeper run on timers from here until close(). */
   room: WaitingRoom;
+  warmUp: SaleWarmUp;
   sweeper: Sweeper;
   /** Stops background work and closes every client. */
   close(): Promise<void>;
@@ -92,8 +95,9 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
   const capacityRate =
     config.QUEUE_ADMISSION === 'capacity' ? capacityAdmission(config, registry, logger) : undefined;
   const rate: AdmissionRate = capacityRate ?? fixedRate(config.QUEUE_ADMIT_PER_INTERVAL, registry);
+  const queueStore = redis ? new RedisQueueStore(redis) : new MemoryQueueStore();
   const room = new WaitingRoom({
-    store: redis ? new RedisQueueStore(redis) : new MemoryQueueStore(),
+    store: queueStore,
     secret: config.QUEUE_TOKEN_SECRET,
     policy: {
       perInterval: config.QUEUE_ADMIT_PER_INTERVAL,
@@ -103,6 +107,13 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     rate,
     activeTtlMs: config.QUEUE_ACTIVE_TTL_SECONDS * 1000,
     registry,
+    logger,
+  });
+  const warmUp = new SaleWarmUp({
+    store: queueStore,
+    seatMaps,
+    leadMs: config.SALE_WARM_UP_SECONDS * 1000,
+    intervalMs: config.QUEUE_ADMIT_INTERVAL_MS,
     logger,
   });
   const holds = holdCounter(registry);
@@ -153,7 +164,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
       }),
       ...bookingRoutes,
     ],
-    adminRoutes: diagnosticsRoutes(config.ADMIN_TOKEN),
+    adminRoutes: [...diagnosticsRoutes(config.ADMIN_TOKEN), ...saleRoutes(room, config.ADMIN_TOKEN)],
     bodyLimit: config.BODY_LIMIT_BYTES,
     authenticator,
     limits,
@@ -164,6 +175,7 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
 
   capacityRate?.start();
   room.start();
+  warmUp.start();
   sweeper.start();
   return {
     app,
@@ -174,10 +186,12 @@ export async function composeService(config: Config, logger: Logger): Promise<Se
     lifecycle,
     seatMaps,
     room,
+    warmUp,
     sweeper,
     async close() {
       capacityRate?.stop();
       room.stop();
+      warmUp.stop();
       await sweeper.stop();
       seatMaps.close();
       await bus.close();

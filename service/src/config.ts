@@ -61,6 +61,8 @@ const schema = z.object({
    * cache may still answer with a seat map while it fetches the next. A stale seat only costs a 409 on hold.
    */
   SEATMAP_STALE_WHILE_REVALIDATE_SECONDS: int(0, 300).default(5),
+  /** How long before a scheduled sale opens its seat maps are loaded into the cache (within its TTL). */
+  SALE_WARM_UP_SECONDS: int(1, 86_400).default(60),
 
   /** 0: one process. N > 0: a node:cluster primary with N workers sharing PORT. */
   WORKERS: int(0, 64).default(0),
@@ -204,6 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { serves = true
     throw new ConfigError(
       'QUEUE_ADMISSION_PROMETHEUS_URL',
       'QUEUE_ADMISSION=capacity reads its signals from Prometheus: set its URL',
+    );
+  }
+  if (raw.SALE_WARM_UP_SECONDS >= raw.SEATMAP_CACHE_TTL_SECONDS) {
+    throw new ConfigError(
+      'SALE_WARM_UP_SECONDS',
+      `must be under SEATMAP_CACHE_TTL_SECONDS (${raw.SEATMAP_CACHE_TTL_SECONDS}): warmed seat maps would expire before the sale opens`,
     );
   }
   if (raw.QUEUE_ADMIT_MIN_PER_INTERVAL > raw.QUEUE_ADMIT_MAX_PER_INTERVAL) {

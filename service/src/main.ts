@@ -16,6 +16,8 @@ import { boundPort, drain, listen } from './server.js';
 import { WorkerPool, type SettingsMessage } from './cluster/worker-pool.js';
 import { CpuLimiter, CpuLimitError } from './cluster/cpu-limit.js';
 import { createAdminServer } from './cluster/admin-server.js';
+import { createRedis } from './cache/redis.js';
+import { RedisQueueStore } from './queue/redis-store.js';
 import { answerMetricRequests, sendFinalMetrics } from './cluster/metrics.js';
 
 /** A bad configuration stops start-up with one line naming the variable, and EX_CONFIG. */
@@ -146,12 +148,24 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     },
   });
   const settings = { seatMapCache: config.SEATMAP_CACHE_ENABLED };
-  const admin = createAdminServer(pool, settings, config.ADMIN_TOKEN, logger);
+  // The primary's own client for the one write it makes to the workers' shared waiting room: a sale.
+  const redis = config.REDIS_URL
+    ? createRedis(config.REDIS_URL, config.REDIS_COMMAND_TIMEOUT_MS, logger)
+    : undefined;
+  const queue = redis && new RedisQueueStore(redis);
+  const admin = createAdminServer(
+    pool,
+    settings,
+    config.ADMIN_TOKEN,
+    logger,
+    queue && ((sale) => queue.scheduleSale(sale)),
+  );
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     admin.close();
+    redis?.disconnect();
     await pool.stop();
     await database.embedded?.stop();
     logger.info('cluster stopped');

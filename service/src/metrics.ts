@@ -27,10 +27,16 @@ export const SERVICE_METRICS = {
     name: METRICS.seatMapDegraded,
     help: 'Seat maps served from Postgres because the shared cache failed',
   },
-  queueWaiting: { name: METRICS.queueWaiting, help: 'Tokens waiting in the queue' },
+  // Cluster mode: every worker reads the same shared queue, so the summed /metrics would count it once a worker.
+  queueWaiting: {
+    name: METRICS.queueWaiting,
+    help: 'Tokens waiting in the queue',
+    aggregator: 'max' as const,
+  },
   queueActiveTokens: {
     name: 'booking_queue_active_tokens',
     help: 'Tokens admitted and not yet used up or expired',
+    aggregator: 'max' as const,
   },
   queueAdmitted: { name: METRICS.queueAdmitted, help: 'Tokens admitted from the queue' },
   queueEtaError: {

@@ -12,7 +12,7 @@ import {
 } from '../api/onsale.js';
 import { httpCode } from '../kube-errors.js';
 import { FIELD_MANAGER } from '../targets/kube-scale.js';
-import { holdsReplicas, onSalePhase } from './schedule.js';
+import { holdsReplicas, onSalePhase, publishesSale } from './schedule.js';
 import { isDeepStrictEqual } from 'node:util';
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -72,15 +72,105 @@ export function onSaleStatusAfter(sale: OnSale, now: Date, queue: QueueReading |
   };
 }
 
-export interface OnSaleReconcilerDeps {
-  api: CustomObjectsApi;
-  namespace: string;
-  readQueue: QueueReader;
-  clock: () => Date;
-  logger: Logger;
+/** Tells the waiting room of a sale (its pre-queue, opening and seat maps). */
+export type SalePublisher = (spec: OnSaleSpec) => Promise<void>;
+
+/** PUT /queue/sale on the booking service's admin port (service/src/queue/sale.ts reads the body). */
+export function httpSalePublisher(adminUrl: string, token: string, timeoutMs: number): SalePublisher {
+  return async ({ opensAt, preQueueSeconds, timeslotIds }) => {
+    const response = await fetch(new URL('/queue/sale', adminUrl), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ opensAt, preQueueSeconds, timeslotIds }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`PUT /queue/sale: HTTP ${response.status} ${await response.text()}`);
+  };
 }
 
 type Resource = OnSaleResource & { metadata: { name: string; namespace: string; resourceVersion?: string } };
+
+/** Where a namespace's OnSales live: the API server, or a file in the local drill (no API server there). */
+export interface OnSaleStore {
+  names(): Promise<string[]>;
+  /** Undefined when it is gone. */
+  get(name: string): Promise<Resource | undefined>;
+  /** Writes the status at the version read: `conflict` when it changed since, `gone` when deleted. */
+  writeStatus(resource: Resource, status: OnSaleStatus): Promise<'written' | 'conflict' | 'gone'>;
+}
+
+export function kubeOnSaleStore(api: CustomObjectsApi, namespace: string): OnSaleStore {
+  const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL };
+  return {
+    async names() {
+      const list = (await api.listNamespacedCustomObject(path)) as KubernetesListObject<Resource>;
+      return list.items.map((item) => item.metadata.name);
+    },
+    async get(name) {
+      try {
+        return (await api.getNamespacedCustomObject({ ...path, name })) as Resource;
+      } catch (error) {
+        if (httpCode(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    async writeStatus(resource, status) {
+      try {
+        await api.replaceNamespacedCustomObjectStatus({
+          ...path,
+          name: resource.metadata.name,
+          body: { ...resource, apiVersion: API_VERSION, kind: ONSALE_KIND, status },
+          fieldManager: FIELD_MANAGER,
+        });
+        return 'written';
+      } catch (error) {
+        const code = httpCode(error);
+        if (code === 404) return 'gone';
+        if (code === 409) return 'conflict';
+        throw error;
+      }
+    },
+  };
+}
+
+/** The local drill's OnSales, read from a file once; their status lives in memory, as kubectl would show it. */
+export class MemoryOnSaleStore implements OnSaleStore {
+  private readonly resources = new Map<string, Resource>();
+
+  constructor(resources: readonly OnSaleResource[], namespace: string) {
+    for (const resource of resources) {
+      const name = resource.metadata.name ?? '';
+      this.resources.set(name, { ...resource, metadata: { namespace, ...resource.metadata, name } });
+    }
+  }
+
+  async names(): Promise<string[]> {
+    return [...this.resources.keys()];
+  }
+
+  async get(name: string): Promise<Resource | undefined> {
+    return this.resources.get(name);
+  }
+
+  async writeStatus(resource: Resource, status: OnSaleStatus): Promise<'written'> {
+    this.resources.set(resource.metadata.name, { ...resource, status });
+    return 'written';
+  }
+
+  list(): Resource[] {
+    return [...this.resources.values()];
+  }
+}
+
+export interface OnSaleReconcilerDeps {
+  store: OnSaleStore;
+  namespace: string;
+  readQueue: QueueReader;
+  /** Unset: sales are not published to the waiting room. */
+  publish?: SalePublisher;
+  clock: () => Date;
+  logger: Logger;
+}
 
 /**
  * One pass over a namespace's OnSales: each one's phase and numbers into its status. The sales that hold
@@ -103,12 +193,9 @@ export class OnSaleReconciler {
   }
 
   async reconcileAll(): Promise<OnSale[]> {
-    const { api, namespace } = this.deps;
-    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL };
-    const list = (await api.listNamespacedCustomObject(path)) as KubernetesListObject<Resource>;
     const sales: OnSale[] = [];
-    for (const resource of list.items) {
-      const sale = await this.reconcile(resource.metadata.name);
+    for (const name of await this.deps.store.names()) {
+      const sale = await this.reconcile(name);
       if (sale) sales.push(sale);
     }
     this.holding = sales;
@@ -117,36 +204,36 @@ export class OnSaleReconciler {
 
   /** Writes one sale's status at the version read (retried on conflict); undefined when it is gone. */
   private async reconcile(name: string): Promise<OnSale | undefined> {
-    const { api, namespace, clock, readQueue, logger } = this.deps;
-    const path = { group: GROUP, version: VERSION, namespace, plural: ONSALE_PLURAL, name };
+    const { store, namespace, clock, readQueue, logger } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      let resource: Resource;
-      try {
-        resource = (await api.getNamespacedCustomObject(path)) as Resource;
-      } catch (error) {
-        if (httpCode(error) === 404) return undefined;
-        throw error;
-      }
+      const resource = await store.get(name);
+      if (!resource) return undefined;
       const sale = parseOnSale(resource);
       const now = clock();
       const queue = sale.spec.valid ? await readQueue(namespace, sale.spec.value, now) : undefined;
       const status = onSaleStatusAfter(sale, now, queue);
+      if (sale.spec.valid && publishesSale(status.phase)) await this.publish(name, sale.spec.value);
       if (isDeepStrictEqual(status, sale.status)) return sale;
-      try {
-        await api.replaceNamespacedCustomObjectStatus({
-          ...path,
-          body: { ...resource, apiVersion: API_VERSION, kind: ONSALE_KIND, status },
-          fieldManager: FIELD_MANAGER,
-        });
+      const written = await store.writeStatus(resource, status);
+      if (written === 'gone') return undefined;
+      if (written === 'written') {
         if (status.phase !== sale.status.phase)
           logger.info({ sale: name, phase: status.phase }, 'OnSale phase');
         return { ...sale, status };
-      } catch (error) {
-        const code = httpCode(error);
-        if (code === 404) return undefined;
-        if (code !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw error;
       }
+      if (attempt >= MAX_CONFLICT_RETRIES)
+        throw new Error(`OnSale ${name}: still conflicting after ${attempt} writes`);
     }
+  }
+
+  /** A failure is logged and retried next pass: the sale's phases and floor do not wait for it. */
+  private async publish(name: string, spec: OnSaleSpec): Promise<void> {
+    await this.deps.publish?.(spec).catch((error: Error) => {
+      this.deps.logger.warn(
+        { sale: name, err: error.message },
+        'could not publish the sale to the waiting room',
+      );
+    });
   }
 }
 

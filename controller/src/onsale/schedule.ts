@@ -43,3 +43,11 @@ export function heldSpec(
   const floor = Math.max(spec.minReplicas, currentReplicas, ...holdMinReplicas);
   return { ...spec, minReplicas: Math.min(spec.maxReplicas, floor) };
 }
+
+/**
+ * Whether a pass publishes the sale to the waiting room: from the pre-queue until it closes. Not while only
+ * Scheduled: a published sale pauses admission until opensAt. Again every pass, so a waiting room whose
+ * store was lost mid-sale has it back (the same sale again moves nobody).
+ */
+export const publishesSale = (phase: OnSalePhase | undefined): boolean =>
+  phase === 'PreQueue' || phase === 'Open';

@@ -8,12 +8,16 @@ import {
   sendProblem,
   type Logger,
 } from '@concert-booking/lib';
+import { z } from 'zod';
 import { SERVICE_METRICS } from '../metrics.js';
+import { saleScheduleSchema, type SaleSchedule } from '../queue/sale.js';
 import { ClusterMetrics } from './metrics.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
 const BODY_LIMIT_BYTES = 1024;
+/** A sale's body lists up to 1000 timeslots. */
+const SALE_BODY_LIMIT_BYTES = 16 * 1024;
 
 class BadRequest extends Error {
   constructor(
@@ -25,13 +29,13 @@ class BadRequest extends Error {
   }
 }
 
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+async function readJson(req: http.IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   let raw: string;
   try {
-    raw = await readBody(req, BODY_LIMIT_BYTES);
+    raw = await readBody(req, limit);
   } catch (error) {
     if (!(error instanceof BodyTooLarge)) throw error;
-    throw new BadRequest(413, 'Content Too Large', `the body limit is ${BODY_LIMIT_BYTES} bytes`);
+    throw new BadRequest(413, 'Content Too Large', `the body limit is ${limit} bytes`);
   }
   try {
     const value = JSON.parse(raw) as unknown;
@@ -50,7 +54,8 @@ export interface ClusterSettings {
 
 /**
  * The primary's admin port: `GET /workers`, `PUT /workers {"count": N}`, `GET|PUT /seat-map-cache
- * {"enabled": true}` (writes need the bearer token), and `/metrics` summed over every worker, so Prometheus
+ * {"enabled": true}`, `PUT /queue/sale` (the OnSale's schedule, into the workers' shared queue store; needs
+ * `scheduleSale`) (writes need the bearer token), and `/metrics` summed over every worker, so Prometheus
  * sees the pool as one target.
  */
 export function createAdminServer(
@@ -58,6 +63,7 @@ export function createAdminServer(
   settings: ClusterSettings,
   token: string | undefined,
   logger: Logger,
+  scheduleSale?: (sale: SaleSchedule) => Promise<void>,
 ): http.Server {
   const workerMetrics = new ClusterMetrics();
   const own = new Registry();
@@ -73,6 +79,23 @@ export function createAdminServer(
   });
 
   const writes: Record<string, (body: Record<string, unknown>) => unknown> = {
+    '/queue/sale': async (body) => {
+      if (!scheduleSale)
+        throw new BadRequest(409, 'Conflict', 'a sale needs the shared waiting room: set REDIS_URL');
+      const sale = saleScheduleSchema.safeParse(body);
+      if (!sale.success) throw new BadRequest(400, 'Bad Request', z.prettifyError(sale.error));
+      try {
+        await scheduleSale(sale.data);
+      } catch (error) {
+        throw new BadRequest(
+          503,
+          'Service Unavailable',
+          `the waiting room is unavailable: ${(error as Error).message}`,
+        );
+      }
+      logger.info({ opensAt: body.opensAt }, 'sale scheduled through the admin endpoint');
+      return body;
+    },
     '/workers': ({ count }) => {
       if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > MAX_WORKERS) {
         throw new BadRequest(400, 'Bad Request', `count must be an integer from 1 to ${MAX_WORKERS}`);
@@ -110,7 +133,8 @@ export function createAdminServer(
         if (!bearerMatches(req.headers.authorization, token)) {
           return sendProblem(res, 401, 'Unauthorized', 'a valid bearer token is required');
         }
-        return sendJson(res, 200, write(await readJson(req)));
+        const limit = path === '/queue/sale' ? SALE_BODY_LIMIT_BYTES : BODY_LIMIT_BYTES;
+        return sendJson(res, 200, await write(await readJson(req, limit)));
       }
       sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${path}`);
     } catch (error) {

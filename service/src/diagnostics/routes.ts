@@ -27,7 +27,7 @@ function attachmentName(extension: string): string {
   return `${os.hostname()}-${process.pid}-${time}.${extension}`;
 }
 
-function authorize(ctx: Context, token: string): void {
+export function authorize(ctx: Context, token: string): void {
   if (bearerMatches(ctx.get('authorization') || undefined, token)) return;
   ctx.set('WWW-Authenticate', 'Bearer');
   throw unauthorized('admin-token', 'a valid bearer token is required');

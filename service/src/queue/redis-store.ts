@@ -1,11 +1,23 @@
 import type { Redis } from 'ioredis';
-import type { AdmittedRound, QueueStore, TokenState } from './store.js';
+import type { SaleSchedule } from './sale.js';
+import {
+  waitingState,
+  type AdmittedRound,
+  type JoinResult,
+  type QueueStore,
+  type TokenState,
+} from './store.js';
 
 const WAITING = 'queue:waiting';
 const SEQUENCE = 'queue:seq';
 const PROMISED = 'queue:promised';
 const ACTIVE = 'queue:active';
 const ACTIVE_PREFIX = 'queue:active:';
+/** The scheduled sale: opensAt, preQueueStart, base (the ticket number its pre-queue sorts after), timeslots. */
+const SALE = 'queue:sale';
+const warmUpKey = (opensAt: number) => `queue:sale:warmed:${opensAt}`;
+/** A sale is forgotten this long after it opened. */
+const SALE_TTL_MS = 7 * 24 * 3600_000;
 const activeKey = (tokenId: string) => `${ACTIVE_PREFIX}${tokenId}`;
 const roundKey = (round: number) => `queue:round:${round}`;
 
@@ -14,25 +26,50 @@ const userKey = (userId: number) => `queue:user:${userId}`;
 const USER_TOKEN_TTL_MS = 24 * 3600_000;
 
 /**
- * Keeps the user's live token (waiting or active) if there is one; otherwise takes a ticket number and
- * joins the queue, in one step, so queue order is arrival order and a user never holds two places.
+ * Keeps the user's live token (waiting or active) if there is one; otherwise joins the queue, in one step, so
+ * a user never holds two places. Outside a sale's pre-queue the score is a new ticket number (arrival order);
+ * in it, the sale's base plus a random fraction (ARGV[7]): the pre-queue sorts after whoever waited before it,
+ * in random order, and before every later joiner (their tickets are above the base). Before the pre-queue
+ * opens nobody joins: {preQueueStart, -1}.
  */
 const JOIN = `
 local current = redis.call('HMGET', KEYS[1], 'token', 'id')
 if current[1] and current[1] ~= ARGV[5] and (redis.call('ZSCORE', KEYS[2], current[2]) or redis.call('EXISTS', ARGV[4] .. current[2]) == 1) then
   return {current[1], 0}
 end
-local seq = redis.call('INCR', KEYS[3])
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
+local sale = redis.call('HMGET', KEYS[4], 'opensAt', 'preQueueStart', 'base')
+local now = tonumber(ARGV[6])
+local score
+if sale[1] and now < tonumber(sale[1]) then
+  if now < tonumber(sale[2]) then return {sale[2], -1} end
+  score = string.format('%.17g', tonumber(sale[3]) + tonumber(ARGV[7]))
+else
+  score = redis.call('INCR', KEYS[3])
+end
+redis.call('ZADD', KEYS[2], score, ARGV[1])
 redis.call('HSET', KEYS[1], 'token', ARGV[2], 'id', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {ARGV[2], 1}`;
 
 /**
+ * Publishes a sale. A new opensAt takes the current ticket number as the pre-queue's base; the same sale
+ * published again (the controller does so every pass) keeps its base, so nobody's place moves.
+ */
+const SCHEDULE = `
+if redis.call('HGET', KEYS[1], 'opensAt') ~= ARGV[1] then
+  redis.call('HSET', KEYS[1], 'base', redis.call('GET', KEYS[2]) or '0')
+end
+redis.call('HSET', KEYS[1], 'opensAt', ARGV[1], 'preQueueStart', ARGV[2], 'timeslots', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[4]))
+return 0`;
+
+/**
  * Moves the head of the queue to active in one step (a token is never in neither place) and hands back the
- * admission times those tokens had been promised ('' for none).
+ * admission times those tokens had been promised ('' for none). Nobody is admitted before a sale opens.
  */
 const ACTIVATE = `
+local opensAt = redis.call('HGET', KEYS[4], 'opensAt')
+if opensAt and tonumber(ARGV[5]) < tonumber(opensAt) then return {} end
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
 local promised = {}
 for i = 1, #popped, 2 do
@@ -43,9 +80,14 @@ for i = 1, #popped, 2 do
 end
 return promised`;
 
-/** A promise for a token still waiting only: one admitted meanwhile is not promised again. */
+/**
+ * The first promise of a token still waiting (one admitted meanwhile is not promised again). None before a
+ * sale opens: a pre-queued place is only known once the pre-queue is complete.
+ */
 const PROMISE = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+local opensAt = redis.call('HGET', KEYS[3], 'opensAt')
+if opensAt and tonumber(ARGV[3]) < tonumber(opensAt) then return 0 end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) end
 return 0`;
 
 /**
@@ -60,21 +102,54 @@ export class RedisQueueStore implements QueueStore {
     userId: number,
     tokenId: string,
     token: string,
-    replacing = '',
-  ): Promise<{ token: string; created: boolean }> {
+    replacing: string,
+    nowMs: number,
+    shuffle: number,
+  ): Promise<JoinResult> {
     const [live, created] = (await this.redis.eval(
       JOIN,
-      3,
+      4,
       userKey(userId),
       WAITING,
       SEQUENCE,
+      SALE,
       tokenId,
       token,
       USER_TOKEN_TTL_MS,
       ACTIVE_PREFIX,
       replacing,
+      nowMs,
+      shuffle,
     )) as [string, number];
+    if (created === -1) return { preQueueStart: Number(live) };
     return { token: live, created: created === 1 };
+  }
+
+  async scheduleSale(sale: SaleSchedule): Promise<void> {
+    await this.redis.eval(
+      SCHEDULE,
+      2,
+      SALE,
+      SEQUENCE,
+      sale.opensAt,
+      sale.preQueueStart,
+      JSON.stringify(sale.timeslotIds),
+      SALE_TTL_MS,
+    );
+  }
+
+  async sale(): Promise<SaleSchedule | undefined> {
+    const { opensAt, preQueueStart, timeslots } = await this.redis.hgetall(SALE);
+    if (!opensAt || !preQueueStart || !timeslots) return undefined;
+    return {
+      opensAt: Number(opensAt),
+      preQueueStart: Number(preQueueStart),
+      timeslotIds: JSON.parse(timeslots) as number[],
+    };
+  }
+
+  async claimWarmUp(opensAt: number): Promise<boolean> {
+    return (await this.redis.set(warmUpKey(opensAt), '1', 'PX', SALE_TTL_MS, 'NX')) !== null;
   }
 
   /**
@@ -85,8 +160,9 @@ export class RedisQueueStore implements QueueStore {
   async state(tokenId: string, nowMs: number): Promise<TokenState> {
     const active = await this.activeState(tokenId, nowMs);
     if (active) return active;
-    const rank = await this.redis.zrank(WAITING, tokenId);
-    if (rank !== null) return { kind: 'waiting', position: rank + 1 };
+    const [[, rank] = [], [, opensAt] = []] =
+      (await this.redis.multi().zrank(WAITING, tokenId).hget(SALE, 'opensAt').exec()) ?? [];
+    if (rank !== null && rank !== undefined) return waitingState(Number(rank), Number(opensAt), nowMs);
     return (await this.activeState(tokenId, nowMs)) ?? { kind: 'gone' };
   }
 
@@ -95,8 +171,8 @@ export class RedisQueueStore implements QueueStore {
     return ttl > 0 ? { kind: 'active', expiresAt: nowMs + ttl } : undefined;
   }
 
-  async promise(tokenId: string, atMs: number): Promise<void> {
-    await this.redis.eval(PROMISE, 2, WAITING, PROMISED, tokenId, atMs);
+  async promise(tokenId: string, atMs: number, nowMs: number): Promise<void> {
+    await this.redis.eval(PROMISE, 3, WAITING, PROMISED, SALE, tokenId, atMs, nowMs);
   }
 
   async admit(
@@ -114,14 +190,16 @@ export class RedisQueueStore implements QueueStore {
     if (count <= 0) return none;
     const promised = (await this.redis.eval(
       ACTIVATE,
-      3,
+      4,
       WAITING,
       ACTIVE,
       PROMISED,
+      SALE,
       count,
       activeTtlMs,
       nowMs + activeTtlMs,
       ACTIVE_PREFIX,
+      nowMs,
     )) as string[];
     return { admitted: promised.length, promisedAt: promised.filter(Boolean).map(Number) };
   }

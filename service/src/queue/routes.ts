@@ -36,6 +36,9 @@ export function queueRoutes(room: WaitingRoom): RouteSpec[] {
           schema: issuedSchema,
         },
         201: { description: 'A new token (send it as Queue-Token) and its status', schema: issuedSchema },
+        403: {
+          description: 'A sale is scheduled and its pre-queue has not opened yet (the detail says when)',
+        },
       },
       handler: async (ctx, { principal }) => {
         const { created, ...issued } = await room.issue(principal.userId);

@@ -1,11 +1,13 @@
+import { saleWindow, type SaleSchedule } from './sale.js';
+
 /** Where a token stands in the waiting room. */
 export type TokenState =
-  | { kind: 'waiting'; position: number }
+  /** `opensAt`: the token is in a sale's pre-queue, its place not final until then. */
+  | { kind: 'waiting'; position: number; opensAt?: number }
   | { kind: 'active'; expiresAt: number }
   /** Admitted and used up (paid, or the active time ran out). */
   | { kind: 'gone' };
 
-/** The waiting room's shared state: Redis across replicas, or in-process for a single one. */
 /** One admission round's outcome: how many were admitted, and when those had been promised admission. */
 export interface AdmittedRound {
   admitted: number;
@@ -13,20 +15,43 @@ export interface AdmittedRound {
   promisedAt: number[];
 }
 
+/** A waiting token's state; `opensAt` while its sale's pre-queue is still open (its place is not final). */
+export function waitingState(rank: number, opensAt: number, nowMs: number): TokenState {
+  return nowMs < opensAt
+    ? { kind: 'waiting', position: rank + 1, opensAt }
+    : { kind: 'waiting', position: rank + 1 };
+}
+
+/** A place in the queue (the user's live token, this one if new), or the time a sale's pre-queue opens. */
+export type JoinResult = { token: string; created: boolean } | { preQueueStart: number };
+
+/** The waiting room's shared state: Redis across replicas, or in-process for a single one. */
 export interface QueueStore {
   /**
    * Queues `tokenId` as `userId`'s token unless the user already has a live one (waiting or active): one
    * place per user, so a user joining again keeps theirs. Returns the user's live token, this one if new.
-   * `replacing`: a token of the user to replace even if live (one signed with a retired secret).
+   * `replacing`: a token of the user to replace even if live (one signed with a retired secret), '' for none.
+   * In a sale's pre-queue the new place is at `shuffle` (0..1, random) among the pre-queue; before the
+   * pre-queue nobody joins.
    */
   join(
     userId: number,
     tokenId: string,
     token: string,
-    replacing?: string,
-  ): Promise<{ token: string; created: boolean }>;
-  /** Remembers when a waiting token was told it would be admitted, until it is (the ETA's accuracy). */
-  promise(tokenId: string, atMs: number): Promise<void>;
+    replacing: string,
+    nowMs: number,
+    shuffle: number,
+  ): Promise<JoinResult>;
+  /**
+   * Remembers the first time a waiting token was told it would be admitted, until it is (the ETA's accuracy);
+   * not before its sale opens.
+   */
+  promise(tokenId: string, atMs: number, nowMs: number): Promise<void>;
+  /** Publishes the sale (the same sale again changes nobody's place). */
+  scheduleSale(sale: SaleSchedule): Promise<void>;
+  sale(): Promise<SaleSchedule | undefined>;
+  /** True for the one caller that is to warm the cache for the sale opening at `opensAt`. */
+  claimWarmUp(opensAt: number): Promise<boolean>;
   state(tokenId: string, nowMs: number): Promise<TokenState>;
   /**
    * Runs admission round `round` unless a replica already did: `slots(active, waiting)` says
@@ -48,9 +73,13 @@ export interface QueueStore {
 export class MemoryQueueStore implements QueueStore {
   /** Insertion order is queue order; tokens leave only from the head, so position = seq - head seq + 1. */
   private readonly waiting = new Map<string, number>();
+  /** A sale's pre-queue (token -> shuffle), moved behind `waiting` in shuffle order once the sale opens. */
+  private readonly preQueued = new Map<string, number>();
   private readonly active = new Map<string, number>();
   private readonly byUser = new Map<number, { tokenId: string; token: string }>();
   private readonly promised = new Map<string, number>();
+  private schedule: SaleSchedule | undefined;
+  private warmedFor: number | undefined;
   private nextSeq = 0;
   private lastRound = -1;
 
@@ -58,25 +87,56 @@ export class MemoryQueueStore implements QueueStore {
     userId: number,
     tokenId: string,
     token: string,
-    replacing?: string,
-  ): Promise<{ token: string; created: boolean }> {
+    replacing: string,
+    nowMs: number,
+    shuffle: number,
+  ): Promise<JoinResult> {
+    this.settle(nowMs);
     const current = this.byUser.get(userId);
-    const live = current && (this.waiting.has(current.tokenId) || this.active.has(current.tokenId));
+    const live =
+      current &&
+      (this.waiting.has(current.tokenId) ||
+        this.preQueued.has(current.tokenId) ||
+        this.active.has(current.tokenId));
     if (live && current.token !== replacing) {
       return { token: current.token, created: false };
     }
-    this.waiting.set(tokenId, this.nextSeq++);
+    const window = saleWindow(this.schedule, nowMs);
+    if (window === 'before') return { preQueueStart: this.schedule!.preQueueStart };
+    if (window === 'pre-queue') this.preQueued.set(tokenId, shuffle);
+    else this.waiting.set(tokenId, this.nextSeq++);
     this.byUser.set(userId, { tokenId, token });
     return { token, created: true };
   }
 
-  async promise(tokenId: string, atMs: number): Promise<void> {
-    if (this.waiting.has(tokenId)) this.promised.set(tokenId, atMs);
+  async promise(tokenId: string, atMs: number, nowMs: number): Promise<void> {
+    this.settle(nowMs);
+    if (this.waiting.has(tokenId) && !this.promised.has(tokenId)) this.promised.set(tokenId, atMs);
+  }
+
+  async scheduleSale(sale: SaleSchedule): Promise<void> {
+    this.schedule = sale;
+  }
+
+  async sale(): Promise<SaleSchedule | undefined> {
+    return this.schedule;
+  }
+
+  async claimWarmUp(opensAt: number): Promise<boolean> {
+    if (this.warmedFor === opensAt) return false;
+    this.warmedFor = opensAt;
+    return true;
   }
 
   async state(tokenId: string, nowMs: number): Promise<TokenState> {
+    this.settle(nowMs);
     const expiresAt = this.active.get(tokenId);
     if (expiresAt !== undefined && expiresAt > nowMs) return { kind: 'active', expiresAt };
+    const shuffle = this.preQueued.get(tokenId);
+    if (shuffle !== undefined) {
+      const ahead = [...this.preQueued.values()].filter((other) => other < shuffle).length;
+      return waitingState(this.waiting.size + ahead, this.schedule!.opensAt, nowMs);
+    }
     const seq = this.waiting.get(tokenId);
     if (seq === undefined) return { kind: 'gone' };
     const headSeq = this.waiting.values().next().value ?? seq;
@@ -91,8 +151,9 @@ export class MemoryQueueStore implements QueueStore {
     slots: (active: number, waiting: number) => number,
   ): Promise<AdmittedRound> {
     const outcome: AdmittedRound = { admitted: 0, promisedAt: [] };
-    if (round <= this.lastRound) return outcome;
+    if (round <= this.lastRound || this.beforeOpening(nowMs)) return outcome;
     this.lastRound = round;
+    this.settle(nowMs);
     this.prune(nowMs);
     const count = slots(this.active.size, this.waiting.size);
     for (const tokenId of this.waiting.keys()) {
@@ -112,8 +173,21 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   async counts(nowMs: number): Promise<{ waiting: number; active: number }> {
+    this.settle(nowMs);
     this.prune(nowMs);
-    return { waiting: this.waiting.size, active: this.active.size };
+    return { waiting: this.waiting.size + this.preQueued.size, active: this.active.size };
+  }
+
+  private beforeOpening(nowMs: number): boolean {
+    return !!this.schedule && nowMs < this.schedule.opensAt;
+  }
+
+  /** Once the sale has opened, its pre-queue joins the queue in shuffle order, before any later joiner. */
+  private settle(nowMs: number): void {
+    if (this.preQueued.size === 0 || this.beforeOpening(nowMs)) return;
+    const shuffled = [...this.preQueued].sort(([, a], [, b]) => a - b);
+    for (const [tokenId] of shuffled) this.waiting.set(tokenId, this.nextSeq++);
+    this.preQueued.clear();
   }
 
   private prune(nowMs: number): void {

@@ -3,6 +3,7 @@ import type { Logger } from '@concert-booking/lib';
 import { ProblemError, forbidden, unauthorized } from '../http/problem.js';
 import { admissionRound, admissionSlots, estimatedWaitSeconds, type AdmissionPolicy } from './admission.js';
 import type { AdmissionRate } from './adaptive-rate.js';
+import { shuffleFraction, type SaleSchedule } from './sale.js';
 import type { QueueStore } from './store.js';
 import { issueToken, verifyToken, type QueueToken } from './tokens.js';
 import { SERVICE_METRICS } from '../metrics.js';
@@ -96,23 +97,35 @@ export class WaitingRoom {
 
   /** The user's place in the queue: a new token, or the live one they already have (`created` false). */
   async issue(userId: number): Promise<{ token: string; status: QueueStatus; created: boolean }> {
-    const { store, secret } = this.options;
+    const { secret } = this.options;
     const { token, claims } = issueToken(secret, userId, this.now());
-    let joined = await store.join(userId, claims.jti, token).catch(unavailable);
+    let joined = await this.join(userId, claims.jti, token, '');
     let live = joined.created ? claims : verifyToken(secret, joined.token);
     if (!live) {
       // The user's place was signed with a secret since replaced: its holder could not use it, so it goes.
-      joined = await store.join(userId, claims.jti, token, joined.token).catch(unavailable);
+      joined = await this.join(userId, claims.jti, token, joined.token);
       live = joined.created ? claims : verifyToken(secret, joined.token);
       if (!live) throw unavailable(new Error('the queue keeps a token this replica cannot verify'));
     }
-    const status = await this.statusOf(live);
-    if (joined.created && status.state === 'WAITING') {
-      // The first promise a place is given. Only the ETA histogram needs it: a failure costs one sample, not
-      // the user's place.
-      await store.promise(live.jti, this.now() + status.estimatedWaitSeconds * 1000).catch(() => undefined);
+    return { token: joined.token, status: await this.statusOf(live), created: joined.created };
+  }
+
+  /** Publishes a scheduled sale (PUT /queue/sale on the admin port): its pre-queue, opening and seat maps. */
+  async scheduleSale(sale: SaleSchedule): Promise<void> {
+    await this.options.store.scheduleSale(sale).catch(unavailable);
+  }
+
+  private async join(userId: number, tokenId: string, token: string, replacing: string) {
+    const joined = await this.options.store
+      .join(userId, tokenId, token, replacing, this.now(), shuffleFraction())
+      .catch(unavailable);
+    if ('preQueueStart' in joined) {
+      throw forbidden(
+        'queue-not-open',
+        `the sale's waiting room opens at ${new Date(joined.preQueueStart).toISOString()}`,
+      );
     }
-    return { token: joined.token, status, created: joined.created };
+    return joined;
   }
 
   /**
@@ -165,12 +178,15 @@ export class WaitingRoom {
     switch (state.kind) {
       case 'active':
         return { state: 'ACTIVE', expiresAt: new Date(state.expiresAt).toISOString() };
-      case 'waiting':
-        return {
-          state: 'WAITING',
-          position: state.position,
-          estimatedWaitSeconds: estimatedWaitSeconds(this.currentPolicy(), state.position),
-        };
+      case 'waiting': {
+        const now = this.now();
+        // In a pre-queue the wait runs from the opening; the place is final then, and so is the promise.
+        const untilOpen = state.opensAt === undefined ? 0 : Math.ceil((state.opensAt - now) / 1000);
+        const wait = untilOpen + estimatedWaitSeconds(this.currentPolicy(), state.position);
+        // Only the ETA histogram needs it: a failure costs one sample, not the user's place.
+        await this.options.store.promise(claims.jti, now + wait * 1000, now).catch(() => undefined);
+        return { state: 'WAITING', position: state.position, estimatedWaitSeconds: wait };
+      }
       case 'gone':
         throw unauthorized(
           'queue-token-expired',
