@@ -28,6 +28,7 @@ import { loadMonitoringFiles } from '../src/monitoring-files.js';
 import { MONITORING_FILES, SECRETS } from '../src/names.js';
 import { defaultValues } from '../src/values.js';
 import { allObjects, type Obj } from './support.js';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const chartsDir = fileURLToPath(new URL('../../charts/', import.meta.url));
 const optionalDir = join(chartsDir, 'optional');
@@ -95,11 +96,7 @@ async function applyManifest(cluster: TestCluster, file: string): Promise<Kubect
     .split('\n')
     .map((line) => line.trim().split(/\s+/)[0] ?? '')
     .filter((ref) => ref.startsWith('customresourcedefinition.apiextensions.k8s.io/'));
-  if (crds.length > 0) {
-    return cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds], {
-      allowFailure: true,
-    });
-  }
+  if (crds.length > 0) await waitForEstablished(cluster.kubectl, crds);
   return result;
 }
 

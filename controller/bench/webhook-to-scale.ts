@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, numberFlag, parseCommandLine, runMain } from '@concert-booking/lib';
 import type { AlertScalerStatus } from '../src/api/alertscaler.js';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const COMMAND = {
   name: 'npm run bench:controller --',
@@ -45,7 +46,7 @@ async function main(EPISODES: number): Promise<void> {
   try {
     for (const file of ['00-crds', '01-namespace'])
       await cluster.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
-    await cluster.kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`]);
+    await waitForEstablished(cluster.kubectl, [`crd/${PLURAL}.${GROUP}`]);
     for (const file of ['30-booking-service', '55-alertscaler']) {
       await cluster.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }

@@ -13,6 +13,7 @@ import { loadControllerConfig } from '../src/config.js';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
 import { waitFor } from '@concert-booking/devkit/wait';
 import { payload, postAlerts } from './support/payloads.js';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const NS = 'concert-booking';
@@ -79,7 +80,7 @@ describeWithCluster('AlertScaler controller on a real API server', (cluster) => 
     for (const file of ['00-crds', '01-namespace']) {
       await c.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }
-    await c.kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`]);
+    await waitForEstablished(c.kubectl, [`crd/${PLURAL}.${GROUP}`]);
     for (const file of ['30-booking-service', '55-alertscaler']) {
       await c.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }

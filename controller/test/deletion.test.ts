@@ -8,6 +8,7 @@ import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL } from '../src/api/alertscaler.js';
 import { startController, type RunningController } from '../src/compose.js';
 import { loadControllerConfig } from '../src/config.js';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 // A deleted AlertScaler leaves no gauge behind: a stale alertscaler_max_replicas next to a stale
 // alertscaler_current_replicas could keep BookingAlertScalerAtMaxReplicas firing for an object that is gone.
@@ -26,7 +27,7 @@ describeWithCluster('a deleted AlertScaler, on a real API server', (cluster) => 
     for (const file of ['00-crds', '01-namespace']) {
       await c.kubectl(['apply', '--server-side', '-f', join(charts, `${file}.k8s.yaml`)]);
     }
-    await c.kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`]);
+    await waitForEstablished(c.kubectl, [`crd/${PLURAL}.${GROUP}`]);
     await c.kubectl([
       'create',
       'deployment',

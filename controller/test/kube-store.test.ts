@@ -9,6 +9,7 @@ import { createLogger } from '@concert-booking/lib';
 import { GROUP, PLURAL, VERSION, type AlertScalerStatus } from '../src/api/alertscaler.js';
 import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
@@ -23,7 +24,7 @@ describeWithCluster('KubeScalerStore.updateStatus against a real API server', (c
   beforeAll(async () => {
     c = cluster();
     await c.kubectl(['apply', '--server-side', '-f', join(charts, '00-crds.k8s.yaml')]);
-    await c.kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`]);
+    await waitForEstablished(c.kubectl, [`crd/${PLURAL}.${GROUP}`]);
     await c.kubectl(['create', 'namespace', NS]);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(c.kubeconfigPath);

@@ -29,6 +29,7 @@ import { KubeEventRecorder } from '../src/reconcile/events.js';
 import { KubeScalerStore } from '../src/reconcile/kube-store.js';
 import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
@@ -44,7 +45,7 @@ describeWithCluster('OnSale against a real API server', (cluster) => {
   beforeAll(async () => {
     c = cluster();
     await c.kubectl(['apply', '--server-side', '-f', join(charts, '00-crds.k8s.yaml')]);
-    await c.kubectl(['wait', '--for=condition=Established', `crd/${ONSALE_PLURAL}.${GROUP}`]);
+    await waitForEstablished(c.kubectl, [`crd/${ONSALE_PLURAL}.${GROUP}`]);
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(c.kubeconfigPath);
     api = kubeConfig.makeApiClient(CustomObjectsApi);

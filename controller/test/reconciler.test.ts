@@ -14,6 +14,7 @@ import { Reconciler } from '../src/reconcile/reconciler.js';
 import { KubeScaleTarget } from '../src/targets/kube-scale.js';
 import { ConflictError, TargetError, type ScaleTarget } from '../src/targets/scale-target.js';
 import { describeWithCluster, type TestCluster } from '@concert-booking/devkit/cluster/envtest';
+import { waitForEstablished } from '@concert-booking/devkit/cluster/kubectl';
 
 const charts = fileURLToPath(new URL('../../charts/', import.meta.url));
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', {});
@@ -39,7 +40,7 @@ describeWithCluster('Reconciler against a real API server', (cluster) => {
   beforeAll(async () => {
     c = cluster();
     await c.kubectl(['apply', '--server-side', '-f', join(charts, '00-crds.k8s.yaml')]);
-    await c.kubectl(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`]);
+    await waitForEstablished(c.kubectl, [`crd/${PLURAL}.${GROUP}`]);
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(c.kubeconfigPath);
     api = kubeConfig.makeApiClient(CustomObjectsApi);

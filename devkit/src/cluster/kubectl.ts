@@ -44,3 +44,26 @@ export function kubectlFor(binDir: string, adminKubeconfig: string, cacheDir: st
     return result;
   };
 }
+
+/**
+ * Waits until every CRD (`crd/<name>` or `customresourcedefinition.apiextensions.k8s.io/<name>`) is
+ * Established. `kubectl wait` fails at once, rather than waiting, while a just-created CRD has no conditions
+ * yet ("status.conditions accessor error: <nil>"), so it is asked again until the deadline.
+ */
+export async function waitForEstablished(
+  kubectl: Kubectl,
+  crds: readonly string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await kubectl(['wait', '--for=condition=Established', '--timeout=10s', ...crds], {
+      allowFailure: true,
+    });
+    if (result.code === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`CRDs ${crds.join(' ')} not Established:\n${result.stderr}${result.stdout}`);
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
