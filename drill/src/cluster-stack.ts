@@ -42,8 +42,6 @@ export const CLUSTER_CATALOG: CatalogVolume = { concerts: 20, timeslotsPerConcer
 
 const NS = BUNDLE_NAMESPACE;
 const SERVICE = APPS.bookingService.name;
-/** The booking pods' admin port (metrics), as in charts/30-booking-service. */
-const ADMIN_PORT = 9464;
 
 export interface ClusterDrillSettings {
   thresholdSeconds: number;
@@ -93,7 +91,15 @@ export function clusterDrillValues(s: ClusterDrillSettings): ValuesOverride {
 
 interface Pod {
   metadata: { name: string };
+  spec: { containers: { ports?: { name?: string; containerPort: number }[] }[] };
   status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[] };
+}
+
+/** The pod's port named `admin` (its /metrics), as its Deployment declares it. */
+function adminPort(pod: Pod): number {
+  const port = pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'admin');
+  if (!port) throw new Error(`pod ${pod.metadata.name} declares no port named admin`);
+  return port.containerPort;
 }
 
 /** The load runner's table row of its one stage (load/src/report.ts formatTable): req/s and p90. */
@@ -178,7 +184,9 @@ export class ClusterStack implements DrillTarget {
     const texts = await Promise.all(
       pods.map(async (p) =>
         (
-          await fetch(`http://${p.status.podIP}:${ADMIN_PORT}/metrics`, { signal: AbortSignal.timeout(3000) })
+          await fetch(`http://${p.status.podIP}:${adminPort(p)}/metrics`, {
+            signal: AbortSignal.timeout(3000),
+          })
         ).text(),
       ),
     );
