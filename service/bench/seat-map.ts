@@ -157,7 +157,12 @@ async function measure(
   const result = await load(SECONDS);
   const cpuMicrosPerRequest =
     ((cpuSecondsOf(server.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests.total);
-  const row = { ...rowFromAutocannon(name, result), cpuMicrosPerRequest };
+  // Only what was answered 2xx counts: a fast error must never pass for throughput.
+  const row = {
+    ...rowFromAutocannon(name, result),
+    perSecond: result['2xx'] / result.duration,
+    cpuMicrosPerRequest,
+  };
   const bytes = result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0;
   console.log(
     `${name}: ${row.perSecond.toFixed(0)} req/s, p90 ${row.p90} ms, errors ${row.errors}, ` +
@@ -174,6 +179,10 @@ const serviceEnv = (port: number, extraEnv: Record<string, string>) =>
     LOG_LEVEL: 'warn',
     MIGRATE_ON_START: 'false',
     QUEUE_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret',
+    // autocannon keeps sending on a socket the service has answered with `Connection: close` (after
+    // HTTP_MAX_REQUESTS_PER_SOCKET requests), and Node answers each such request 503; clients that honour the
+    // header reconnect instead. The bare handler has no such limit either, so both sides keep their sockets.
+    HTTP_MAX_REQUESTS_PER_SOCKET: '0',
     ...extraEnv,
   });
 
@@ -274,6 +283,10 @@ try {
   await writeSeatMapFiles();
   const cached = {} as Record<Coding, MeasuredRow>;
   const ceiling = {} as Record<Coding, MeasuredRow>;
+  // Each round runs (c) and (d) back to back, so a round's ratio compares the two under the same load from the
+  // rest of the machine; the median of those ratios is the result (the medians of each side can come from
+  // different rounds).
+  const pairedRatios = {} as Record<Coding, number[]>;
   for (const coding of ['identity', 'gzip'] as const) {
     const cachedRuns: MeasuredRow[] = [];
     const ceilingRuns: MeasuredRow[] = [];
@@ -285,6 +298,9 @@ try {
     }
     cached[coding] = median(cachedRuns);
     ceiling[coding] = median(ceilingRuns);
+    pairedRatios[coding] = cachedRuns
+      .map((run, round) => run.perSecond / Math.max(1, ceilingRuns[round]!.perSecond))
+      .sort((a, b) => a - b);
   }
   const proxied = await behindProxy();
   const rows = [slow, indexed, cached.identity, ceiling.identity, cached.gzip, ceiling.gzip, proxied.row];
@@ -304,8 +320,10 @@ try {
   console.log('\n| ratio | value | target |');
   console.log('|---|---:|---:|');
   for (const coding of ['identity', 'gzip'] as const) {
+    const ratios = pairedRatios[coding];
     console.log(
-      `| throughput (c)/(d), cache vs ceiling, ${coding} | ${x(cached[coding].perSecond, ceiling[coding].perSecond)} | >= 0.9 |`,
+      `| throughput (c)/(d), cache vs ceiling, ${coding}: median of the rounds' ratios ` +
+        `(${ratios.map((r) => r.toFixed(2)).join(', ')}) | ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)} | >= 0.9 |`,
     );
   }
   for (const coding of ['identity', 'gzip'] as const) {
