@@ -74,7 +74,7 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
   let c: TestCluster;
   let admin: CustomObjectsApi;
   let leaseCount = 0;
-  const electors: LeaderElector[] = [];
+  let candidates: Candidate[] = [];
   // Unique: a shared cluster (scripts/mutation-cluster.ts) sees this file run many times.
   const NS = `leader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
@@ -207,8 +207,9 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
       },
       logger,
     );
-    electors.push(elector);
-    return { elector, timeline, logs, before };
+    const created = { elector, timeline, logs, before };
+    candidates.push(created);
+    return created;
   }
 
   /** The first `count` entries of the timeline, once they are there and every request among them answered. */
@@ -229,8 +230,17 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     await c.kubectl(['create', 'namespace', NS]);
     admin = apiFor(c.kubeconfigPath);
   });
-  afterAll(async () => {
-    for (const elector of electors) await elector.stop();
+  // Every elector stopped and its last request answered before the test ends (afterEach is still part of
+  // it): code run after a test counts for none in a mutation run's per-test coverage, and its mutants would
+  // then run every test of the file.
+  afterEach(async () => {
+    for (const { elector } of candidates) await elector.stop();
+    await waitFor(
+      async () => candidates.every(({ timeline }) => !timeline.some((entry) => entry.endsWith('…'))),
+      SETTLES_MS,
+      'the last requests of the stopped electors',
+    );
+    candidates = [];
   });
 
   const BECAME = ['info: became the leader', 'started'];
