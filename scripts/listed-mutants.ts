@@ -3,7 +3,18 @@
 // to catch it. Every one must make those tests fail; the script exits 1 when one survives or no longer applies.
 //   npx tsx scripts/listed-mutants.ts [name-filter]
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,9 +160,17 @@ const mutants: ListedMutant[] = [
     to: 'RESOLVED_MEMORY_MS = 60_000;',
     tests: ['controller/test/episodes.unit.test.ts'],
   },
+  // Both places that answer: the middleware chain (/readyz, the routes) and the hot route (the seat map).
   {
-    name: 'drain: no Connection: close while draining',
+    name: 'drain: no Connection: close while draining, on the middleware chain',
     file: 'service/src/app.ts',
+    from: "if (lifecycle.draining) ctx.set('Connection', 'close');",
+    to: '',
+    tests: ['service/test/lifecycle.test.ts'],
+  },
+  {
+    name: 'drain: no Connection: close while draining, on the hot route',
+    file: 'service/src/http/hot-route.ts',
     from: "if (deps.lifecycle.draining) ctx.set('Connection', 'close');",
     to: '',
     tests: ['service/test/lifecycle.test.ts'],
@@ -159,8 +178,14 @@ const mutants: ListedMutant[] = [
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const WORKSPACE_SCOPE = '@concert-booking';
 
-/** A copy of the working tree (tracked and new files, not ignored ones) sharing node_modules. */
+/**
+ * A copy of the working tree (tracked and new files, not ignored ones) sharing the installed packages, except
+ * the workspace packages (@concert-booking/*): those resolve to the copy's own, so a test that reaches the
+ * mutated code through a package (devkit's programs start `service/src/main.ts` from devkit's own root) runs
+ * the mutant, not the original tree.
+ */
 function sandbox(): string {
   const dir = mkdtempSync(join(tmpdir(), 'listed-mutant-'));
   const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
@@ -172,8 +197,29 @@ function sandbox(): string {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(root, file), join(dir, file), { dereference: false });
   }
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  linkPackages(root, dir);
   return dir;
+}
+
+function linkPackages(from: string, to: string): void {
+  const modules = join(from, 'node_modules');
+  mkdirSync(join(to, 'node_modules', WORKSPACE_SCOPE), { recursive: true });
+  for (const entry of readdirSync(modules)) {
+    if (entry !== WORKSPACE_SCOPE) symlinkSync(join(modules, entry), join(to, 'node_modules', entry));
+  }
+  // npm links each workspace package relatively (../../service), so the same link points into the copy.
+  for (const name of readdirSync(join(modules, WORKSPACE_SCOPE))) {
+    const link = join(WORKSPACE_SCOPE, name);
+    symlinkSync(readlinkSync(join(modules, link)), join(to, 'node_modules', link));
+  }
+  // A workspace's own node_modules (versions that differ from the root's).
+  const { workspaces } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as {
+    workspaces: string[];
+  };
+  for (const workspace of workspaces) {
+    const own = join(from, workspace, 'node_modules');
+    if (existsSync(own)) symlinkSync(own, join(to, workspace, 'node_modules'));
+  }
 }
 
 /** Killed only by a failing test: a suite that could not run (a syntax error, no server) is an error. */

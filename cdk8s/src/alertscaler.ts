@@ -29,12 +29,14 @@ import {
   servicePort,
 } from './common.js';
 import { APPS, appLabelling, appLabels } from './labels.js';
-import { APP_UID, COMMANDS, PORTS, SECRETS } from './names.js';
+import { APP_UID, BOOKING_ADMIN_SERVICE, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
 /** The alert the default AlertScaler reacts to (monitoring/src/rules.ts), routed by its `autoscale` label. */
 export const SCALING_ALERT = ALERTS.highP90Latency;
 const SECRETS_DIR = '/etc/alertscaler/secrets';
+/** The booking service's admin token (its Secret's key, so the two cannot disagree): OnSales are published with it. */
+const BOOKING_ADMIN_DIR = '/etc/alertscaler/booking-admin';
 const LEASE_NAME = 'alertscaler-leader';
 const CONTROLLER_RESOURCES = {
   requests: { cpu: '50m', memory: '96Mi' },
@@ -121,8 +123,8 @@ export function monitoringUrls(values: BundleValues): { ALERTMANAGER_URL: string
  * The controller: ServiceAccount + Role + RoleBinding, Deployment (webhook, /metrics and probes on 8080),
  * Service `alertscaler:8080` (Alertmanager's webhook URL), PodDisruptionBudget, and the default AlertScaler
  * (with `alertscaler.scaleBookingService`). The webhook token
- * is the same Secret key Alertmanager sends (`alertmanager-secrets/controller-webhook-token`), so the two
- * cannot disagree.
+ * is the same Secret key Alertmanager sends (`alertmanager-secrets/controller-webhook-token`), and the admin token
+ * it publishes OnSales with is the booking service's own (`booking-secrets/admin-token`), so no two can disagree.
  */
 export class AlertScalerController extends Construct {
   readonly deployment: k8s.KubeDeployment;
@@ -136,6 +138,7 @@ export class AlertScalerController extends Construct {
     const a = values.alertscaler;
     const { selector, labels, metadata } = appLabelling(values, 'alertscaler');
     const tokenKey = SECRETS.alertmanager.keys.controllerWebhookToken;
+    const adminTokenKey = SECRETS.service.keys.adminToken;
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata() });
     this.role = new k8s.KubeRole(this, 'role', { metadata: metadata(), rules: CONTROLLER_RULES });
@@ -155,6 +158,8 @@ export class AlertScalerController extends Construct {
       PORT: String(PORTS.alertscaler),
       LOG_LEVEL: values.service.logLevel,
       WEBHOOK_TOKEN_FILE: `${SECRETS_DIR}/${tokenKey}`,
+      BOOKING_ADMIN_URL: `http://${BOOKING_ADMIN_SERVICE}:${PORTS.bookingServiceAdmin}`,
+      BOOKING_ADMIN_TOKEN_FILE: `${BOOKING_ADMIN_DIR}/${adminTokenKey}`,
       ...monitoringUrls(values),
       LEASE_NAME,
     };
@@ -187,13 +192,18 @@ export class AlertScalerController extends Construct {
                   readinessProbe: httpProbe('/readyz', 'http', probeTiming(5, 2, 2)),
                   volumeMounts: [
                     { name: 'secrets', mountPath: SECRETS_DIR, readOnly: true },
+                    { name: 'booking-admin', mountPath: BOOKING_ADMIN_DIR, readOnly: true },
                     { name: 'tmp', mountPath: '/tmp' },
                   ],
                 },
                 CONTROLLER_RESOURCES,
               ),
             ],
-            volumes: [secretFilesVolume('secrets', SECRETS.alertmanager.name, [tokenKey]), emptyDir('tmp')],
+            volumes: [
+              secretFilesVolume('secrets', SECRETS.alertmanager.name, [tokenKey]),
+              secretFilesVolume('booking-admin', SECRETS.service.name, [adminTokenKey]),
+              emptyDir('tmp'),
+            ],
           },
         },
       },

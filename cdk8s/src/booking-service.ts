@@ -14,7 +14,7 @@ import {
   servicePort,
 } from './common.js';
 import { APPS, appLabelling } from './labels.js';
-import { APP_UID, CNPG_APP_SECRET, COMMANDS, PORTS, SECRETS } from './names.js';
+import { APP_UID, BOOKING_ADMIN_SERVICE, CNPG_APP_SECRET, COMMANDS, PORTS, SECRETS } from './names.js';
 import type { BundleValues } from './values.js';
 
 /** The image reference of the booking service (also the migrations and the controller), pinned when a digest is set. */
@@ -77,13 +77,15 @@ export function serviceEnvironment(values: BundleValues): Record<string, string>
  * Credentials are files from the Secrets `booking-db` (DATABASE_URL_FILE), `booking-identity` (AUTH_ISSUER_FILE,
  * AUTH_AUDIENCE_FILE, AUTH_JWKS_URL_FILE) and `booking-secrets`, never environment values. With
  * `alertscaler.scaleBookingService` the Deployment has no `replicas`: the AlertScaler owns that field (it raises
- * a new Deployment's 1 to its minReplicas, service.replicas). /metrics is on the container port `admin`, which
- * the Service does not expose.
+ * a new Deployment's 1 to its minReplicas, service.replicas). /metrics and the admin endpoints are on the
+ * container port `admin`, which the public Service does not expose; the Service `booking-service-admin` gives the
+ * controller one address for it (its NetworkPolicy flow is the only way in).
  */
 export class BookingService extends Construct {
   readonly configMap: k8s.KubeConfigMap;
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
+  readonly adminService: k8s.KubeService;
   readonly pdb: k8s.KubePodDisruptionBudget;
 
   constructor(scope: Construct, id: string, values: BundleValues) {
@@ -194,6 +196,13 @@ export class BookingService extends Construct {
       metadata(),
       selector,
       servicePort('http', PORTS.bookingServiceService),
+    );
+    this.adminService = clusterIpService(
+      this,
+      metadata(BOOKING_ADMIN_SERVICE),
+      selector,
+      servicePort('admin', PORTS.bookingServiceAdmin),
+      'admin-service',
     );
 
     this.pdb = podDisruptionBudget(this, metadata(), selector, s.pdbMaxUnavailable);

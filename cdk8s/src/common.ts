@@ -115,8 +115,9 @@ export function clusterIpService(
   metadata: k8s.ObjectMeta,
   selector: Labels,
   port: k8s.ServicePort,
+  id = 'service',
 ): k8s.KubeService {
-  return new k8s.KubeService(scope, 'service', {
+  return new k8s.KubeService(scope, id, {
     metadata,
     spec: { type: 'ClusterIP', selector, ports: [port] },
   });

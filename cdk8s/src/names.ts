@@ -7,7 +7,10 @@
 /** Container ports (the Service in front of the booking service listens on 80). */
 export const PORTS = {
   bookingService: 8080,
-  /** /metrics and the diagnostics: scraped by Prometheus, never behind the Service. */
+  /**
+   * /metrics and the admin endpoints: scraped by Prometheus, never behind the public Service; the controller
+   * reaches it through the Service BOOKING_ADMIN_SERVICE to publish OnSales (PUT /queue/sale, bearer token).
+   */
   bookingServiceAdmin: 9464,
   bookingServiceService: 80,
   postgres: 5432,
@@ -17,6 +20,12 @@ export const PORTS = {
   alertscaler: 8080,
   dns: 53,
 } as const;
+
+/**
+ * The booking pods' admin port inside the namespace: the controller publishes a sale to the waiting room through
+ * it (any one pod will do: the sale lives in the shared Redis). Only the controller's NetworkPolicy flow reaches it.
+ */
+export const BOOKING_ADMIN_SERVICE = 'booking-service-admin';
 
 /** Secrets the user creates (docs/deploy.md); the YAML only references them. */
 export const SECRETS = {

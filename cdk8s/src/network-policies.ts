@@ -126,6 +126,12 @@ export function bundleFlows(values: BundleValues): Flow[] {
     redis,
     ...monitoring[values.monitoring.mode],
     {
+      from: 'alertscaler',
+      to: 'bookingService',
+      port: PORTS.bookingServiceAdmin,
+      why: 'OnSales published to the waiting room (PUT /queue/sale)',
+    },
+    {
       from: 'loadTest',
       to: 'bookingService',
       port: PORTS.bookingService,

@@ -104,6 +104,40 @@ describe('charts/55-alertscaler', () => {
     expect(volume.secret?.items?.[0]?.path).toBe(tokenPath.slice(mount.mountPath.length + 1));
   });
 
+  test("publishes OnSales to the booking pods' admin port with the booking service's own admin token", () => {
+    type Pod = k8s.PodSpec & { containers: k8s.Container[] };
+    const podOf = (name: string) =>
+      (find(name, 'Deployment') as unknown as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const controller = podOf('55-alertscaler.k8s.yaml');
+    const env = Object.fromEntries(controller.containers[0]!.env!.map((e) => [e.name, e.value]));
+    const url = new URL(env.BOOKING_ADMIN_URL!);
+    const adminService = file('30-booking-service.k8s.yaml').find(
+      (o) => o.kind === 'Service' && o.metadata.name === url.hostname,
+    ) as unknown as { spec: k8s.ServiceSpec };
+    const port = adminService.spec.ports!.find((p) => p.port === Number(url.port))!;
+    const booking = podOf('30-booking-service.k8s.yaml');
+    const containerPort = booking.containers[0]!.ports!.find((p) => p.name === port.targetPort)!;
+    expect([containerPort.name, containerPort.containerPort]).toEqual(['admin', 9464]);
+    const bookingDeployment = find('30-booking-service.k8s.yaml', 'Deployment') as unknown as {
+      spec: { selector: { matchLabels: Record<string, string> } };
+    };
+    expect(adminService.spec.selector).toEqual(bookingDeployment.spec.selector.matchLabels);
+
+    // The token file is the booking service's ADMIN_TOKEN_FILE key of the same Secret.
+    const secretOf = (pod: Pod, path: string) => {
+      const mount = pod.containers[0]!.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`))!;
+      const secret = pod.volumes!.find((v) => v.name === mount.name)!.secret!;
+      const item = secret.items!.find((i) => i.path === path.slice(mount.mountPath.length + 1))!;
+      return [secret.secretName, item.key];
+    };
+    const bookingConfig = find('30-booking-service.k8s.yaml', 'ConfigMap') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(secretOf(controller, env.BOOKING_ADMIN_TOKEN_FILE!)).toEqual(
+      secretOf(booking, bookingConfig.data.ADMIN_TOKEN_FILE!),
+    );
+  });
+
   test('Alertmanager posts to this Service, and the default AlertScaler matches the alert it routes', () => {
     const service = find('55-alertscaler.k8s.yaml', 'Service') as unknown as {
       metadata: { name: string };

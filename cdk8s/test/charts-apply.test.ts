@@ -380,6 +380,7 @@ dataa: { c: d }
       'alertmanager',
       'alertscaler',
       'booking-service',
+      'booking-service-admin',
       'postgres',
       'prometheus',
       'redis',
@@ -401,7 +402,7 @@ dataa: { c: d }
       const selector = spec.selector ?? {};
       expect(Object.keys(selector).length).toBeGreaterThan(0);
       const selected = workloads.filter((w) => selects(selector, podTemplateOf(w)?.metadata?.labels));
-      expect([name, selected.map((w) => w.metadata.name)]).toEqual([name, [name]]);
+      expect([name, selected.map((w) => w.metadata.name)]).toEqual([name, [name.replace(/-admin$/, '')]]);
       expect(['Deployment', 'StatefulSet']).toContain(selected[0]!.kind);
 
       const containerPorts = podTemplateOf(selected[0]!)!.spec!.containers.flatMap((c) => c.ports ?? []);
@@ -418,6 +419,7 @@ dataa: { c: d }
     }
     expect(resolved).not.toContainEqual(expect.stringContaining('no container port'));
     expect(resolved).toContain('booking-service:80 -> 8080');
+    expect(resolved).toContain('booking-service-admin:9464 -> 9464');
     expect(resolved).toContain('postgres:5432 -> 5432');
   });
 

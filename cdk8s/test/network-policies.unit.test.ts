@@ -144,6 +144,7 @@ const EXPECTED = new Set([
   'alertmanager -> external:587',
   'alertscaler -> alertmanager:9093',
   'alertscaler -> prometheus:9090',
+  'alertscaler -> booking-service:9464',
   'alertscaler -> external:443',
   'alertscaler -> external:6443',
 ]);
@@ -202,7 +203,7 @@ describe('NetworkPolicies', () => {
         'app.kubernetes.io/instance': 'concert-booking',
       },
     });
-    // The API from anywhere; the admin port (/metrics) from Prometheus alone.
+    // The API from anywhere; the admin port from Prometheus (/metrics) and the controller (PUT /queue/sale) alone.
     expect(service.spec!.ingress).toEqual([
       { ports: [{ protocol: 'TCP', port: 8080 }] },
       {
@@ -211,6 +212,19 @@ describe('NetworkPolicies', () => {
             podSelector: {
               matchLabels: {
                 'app.kubernetes.io/name': 'prometheus',
+                'app.kubernetes.io/instance': 'concert-booking',
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9464 }],
+      },
+      {
+        from: [
+          {
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/name': 'alertscaler',
                 'app.kubernetes.io/instance': 'concert-booking',
               },
             },

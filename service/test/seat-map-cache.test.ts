@@ -1,4 +1,5 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { jest } from '@jest/globals';
 import { bearer } from '@concert-booking/devkit/identity';
 import { Registry } from 'prom-client';
 import { createRedis, RedisBus, RedisStore, type Redis } from '../src/cache/redis.js';
@@ -366,6 +367,73 @@ describe('seat-map cache of the embedded mode (in-process store and bus) over re
     expect(await store.get(seatMapKey(2))).toBeNull();
     await cache.get(2);
     expect(counter.queries).toBe(2);
+  });
+});
+
+describe('the second delete, on a fake clock (in-process store and bus: nothing waits on real time)', () => {
+  const key = seatMapKey(4);
+  /** Only Date and the timers are faked; promises and I/O run as they do. */
+  function cacheOnFakeClock() {
+    jest.useFakeTimers({
+      doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'hrtime', 'performance'],
+    });
+    const store = new MemoryStore();
+    const cache = new SeatMapCache({
+      enabled: true,
+      store,
+      bus: new LocalBus(),
+      load: async () => Buffer.from('{}'),
+      ttlSeconds: 60,
+      memoryTtlMs: 10 * 60_000,
+      registry: new Registry(),
+      logger,
+    });
+    opened.push(async () => {
+      cache.close();
+      jest.useRealTimers();
+    });
+    return {
+      cache,
+      /** What a fill that raced the invalidation writes back. */
+      writeBack: () => store.set(key, Buffer.from('stale'), 60),
+      stored: async () => (await store.get(key)) !== null,
+      advance: (ms: number) => jest.advanceTimersByTimeAsync(ms),
+    };
+  }
+
+  test('one timer, which fires 500 ms after the invalidation and deletes (no polling before)', async () => {
+    const { cache, writeBack, stored } = cacheOnFakeClock();
+    const start = Date.now();
+    await cache.invalidate(4);
+    await writeBack();
+    expect(jest.getTimerCount()).toBe(1);
+    await jest.advanceTimersToNextTimerAsync();
+    expect(Date.now() - start).toBe(500);
+    expect(await stored()).toBe(false);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('an invalidation while it is pending moves it to 500 ms after that invalidation', async () => {
+    const { cache, writeBack, stored, advance } = cacheOnFakeClock();
+    await cache.invalidate(4);
+    await advance(400);
+    await cache.invalidate(4);
+    expect(jest.getTimerCount()).toBe(1); // one per key, not one per invalidation
+    await advance(200); // past the first invalidation's 500 ms
+    await writeBack();
+    await advance(299);
+    expect(await stored()).toBe(true);
+    await advance(1);
+    expect(await stored()).toBe(false);
+  });
+
+  test('closing the cache cancels it', async () => {
+    const { cache, writeBack, stored, advance } = cacheOnFakeClock();
+    await cache.invalidate(4);
+    cache.close();
+    await writeBack();
+    await advance(1_000);
+    expect(await stored()).toBe(true);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   confirmHold,
   findReservation,
   holdSeat,
+  holdWithinLimit,
   lockReservation,
   releaseHold,
   seatExists,
@@ -18,7 +19,7 @@ let database: TestDatabase;
 let db: Knex;
 
 beforeAll(async () => {
-  database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 2, seatsPerTimeslot: 20 });
+  database = await createTestDatabase({ concerts: 1, timeslotsPerConcert: 2, seatsPerTimeslot: 40 });
   db = database.db;
 });
 afterAll(async () => database?.drop());
@@ -137,6 +138,85 @@ describe('HOLD_SQL (holdSeat)', () => {
         .update({ hold_expires_at: trx.raw(`now() - interval '1 hour'`) });
       expect(await holdSeat(trx, { seatId: seat.id, timeslotId: 1, userId: 2, ttlSeconds: 90 })).toBeNull();
       expect(await reservationStatus(trx, held.reservation.id)).toBe('CONFIRMED');
+    });
+  });
+});
+
+describe('holdWithinLimit (the per-user cap on live holds)', () => {
+  /** A reservation the user (or, for 'another user', someone else) has before the new hold. */
+  type Before = 'live' | 'ends at now()' | 'ends 1 ms after now()' | 'cancelled' | "another user's";
+  const ends = { 'ends at now()': 'now()', 'ends 1 ms after now()': `now() + interval '1 millisecond'` };
+
+  async function reserve(trx: Knex.Transaction, userId: number, before: Before): Promise<number> {
+    const seat = await freeSeat(1);
+    const owner = before === "another user's" ? userId + 1000 : userId;
+    const { reservation } = (await holdSeat(trx, {
+      seatId: seat.id,
+      timeslotId: 1,
+      userId: owner,
+      ttlSeconds: 90,
+    }))!;
+    if (before === 'cancelled') await releaseHold(trx, reservation, 'CANCELLED');
+    if (before in ends) {
+      // Still HELD either way: ending at now() it has lapsed (the sweeper has not reached it yet).
+      const end = trx.raw(ends[before as keyof typeof ends]);
+      await trx('reservations').where('id', reservation.id).update({ expires_at: end });
+      await trx('seats').where('id', seat.id).update({ hold_expires_at: end });
+    }
+    return reservation.id;
+  }
+
+  test.each<[string, number, 'kept' | 'limit', Before[]]>([
+    ['no other hold', 2, 'kept', []],
+    ['one live hold: the new one makes the cap', 2, 'kept', ['live']],
+    ['two live holds: the new one would be past the cap', 2, 'limit', ['live', 'live']],
+    ['one live hold', 1, 'limit', ['live']],
+    ['a hold that ended at now() does not count', 2, 'kept', ['live', 'ends at now()']],
+    ['a hold that ends 1 ms after now() counts', 2, 'limit', ['live', 'ends 1 ms after now()']],
+    ['a cancelled reservation does not count', 2, 'kept', ['live', 'cancelled']],
+    ["another user's live hold does not count", 2, 'kept', ['live', "another user's"]],
+  ])('%s (cap %i): %s', async (_name, cap, outcome, before) => {
+    const userId = 700;
+    const seat = await freeSeat(1);
+    await inOneInstant(async (trx) => {
+      const earlier = [];
+      for (const b of before) earlier.push(await reserve(trx, userId, b));
+      const statusesBefore = await Promise.all(earlier.map((id) => reservationStatus(trx, id)));
+      const hold = { seatId: seat.id, timeslotId: 1, userId, ttlSeconds: 90 };
+      const result = await holdWithinLimit(trx, hold, cap);
+      const made = (await trx('reservations').where('seat_id', seat.id).pluck('id')) as string[];
+      expect(made).toHaveLength(1);
+      if (outcome === 'kept') {
+        expect(result).toEqual({
+          reservation: expect.objectContaining({
+            id: Number(made[0]),
+            seatId: seat.id,
+            userId,
+            status: 'HELD',
+          }),
+          replacedLapsedHold: false,
+        });
+        expect(await reservationStatus(trx, Number(made[0]))).toBe('HELD');
+        expect(await seatRow(trx, seat.id)).toMatchObject({ status: 'HELD' });
+      } else {
+        expect(result).toBe('limit');
+        // The new hold is cancelled again and its seat free; the earlier reservations are untouched.
+        expect(await reservationStatus(trx, Number(made[0]))).toBe('CANCELLED');
+        expect(await seatRow(trx, seat.id)).toEqual({ status: 'AVAILABLE', hold_expires_at: null });
+      }
+      expect(await Promise.all(earlier.map((id) => reservationStatus(trx, id)))).toEqual(statusesBefore);
+    });
+  });
+
+  test('a seat that is not free answers null, whatever the count (here already over the cap)', async () => {
+    const seat = await freeSeat(1);
+    await inOneInstant(async (trx) => {
+      const other = (await holdSeat(trx, { seatId: seat.id, timeslotId: 1, userId: 790, ttlSeconds: 90 }))!;
+      const earlier = [await reserve(trx, 791, 'live'), await reserve(trx, 791, 'live')];
+      const hold = { seatId: seat.id, timeslotId: 1, userId: 791, ttlSeconds: 90 };
+      expect(await holdWithinLimit(trx, hold, 1)).toBeNull();
+      expect(await reservationStatus(trx, other.reservation.id)).toBe('HELD');
+      for (const id of earlier) expect(await reservationStatus(trx, id)).toBe('HELD');
     });
   });
 });

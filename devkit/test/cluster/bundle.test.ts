@@ -256,6 +256,60 @@ describe('the bundle in the local cluster', () => {
     expect(Date.now() - Date.parse(lease.spec.renewTime!)).toBeLessThan(60_000);
   });
 
+  test("an OnSale's pre-queue reaches the waiting room: the controller publishes it on the booking admin Service", async () => {
+    const scaler = await json<{ spec: { minReplicas: number } }>([
+      'get',
+      'alertscalers.autoscaling.concert-booking.dev',
+      'booking-service',
+      '-n',
+      NS,
+    ]);
+    // In its pre-queue now, opening in 3 minutes; the floor it holds is the one the AlertScaler has anyway.
+    const opensAt = Date.now() + 180_000;
+    const sale = {
+      apiVersion: 'autoscaling.concert-booking.dev/v1alpha1',
+      kind: 'OnSale',
+      metadata: { name: 'cluster-check', namespace: NS },
+      spec: {
+        timeslotIds: [1],
+        opensAt: new Date(opensAt).toISOString(),
+        closesAt: new Date(opensAt + 60_000).toISOString(),
+        preQueueSeconds: 600,
+        scaling: { alertScalerName: 'booking-service', minReplicas: scaler.spec.minReplicas, leadSeconds: 0 },
+      },
+    };
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(sale) });
+    const api = `http://${await clusterIp('booking-service')}`;
+    // Without a sale a new user is admitted at the next round (a wait of seconds); in a published pre-queue
+    // nobody is admitted before opensAt, so the promised wait covers the minutes until then. Each try is a new
+    // user: the controller's pass (every 30 s) publishes the sale some time after the apply.
+    let user = 100;
+    let wait: unknown;
+    try {
+      await waitFor(
+        async () => {
+          const headers = { 'content-type': 'application/json', ...(await bearer(user++)) };
+          const joined = await fetch(`${api}/v1/queue/tokens`, { method: 'POST', headers });
+          const { token } = (await joined.json()) as { token: string };
+          const current = await fetch(`${api}/v1/queue/tokens/current`, {
+            headers: { ...headers, 'Queue-Token': token },
+          });
+          const state = (await current.json()) as { state: string; estimatedWaitSeconds?: number };
+          wait = state;
+          if (state.state === 'WAITING' && state.estimatedWaitSeconds! * 1000 >= opensAt - Date.now() - 5_000)
+            return true;
+          await new Promise((resolve) => setTimeout(resolve, 2_000)); // a new user every 2 s, under the rate limits
+          return false;
+        },
+        90_000,
+        'a pre-queued user told to wait for the opening',
+      );
+    } finally {
+      await kubectl(['delete', 'onsale', 'cluster-check', '-n', NS]);
+    }
+    expect(wait).toMatchObject({ state: 'WAITING' });
+  }, 150_000);
+
   test('the service image without DATABASE_URL stops with a configuration error, exit code 78', async () => {
     const { exitCode, logs } = await runPod('no-database');
     expect(exitCode).toBe(78);
