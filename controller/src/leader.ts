@@ -25,7 +25,7 @@ export interface LeaseRecord {
   leaseTransitions?: number;
 }
 
-interface Lease {
+export interface Lease {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -62,6 +62,19 @@ export interface Observation {
 export function observe(previous: Observation | undefined, record: LeaseRecord, nowMs: number): Observation {
   const key = `${record.holderIdentity}|${record.renewTime}`;
   return previous?.key === key ? previous : { key, atMs: nowMs };
+}
+
+/** The Lease a candidate creates when there is none: its first term. */
+export function newLease(
+  config: Pick<LeaderElectionConfig, 'namespace' | 'name' | 'identity' | 'leaseDurationSeconds'>,
+  now: Date,
+): Lease {
+  return {
+    apiVersion: `${LEASES.group}/${LEASES.version}`,
+    kind: 'Lease',
+    metadata: { name: config.name, namespace: config.namespace },
+    spec: claimedRecord({}, config.identity, config.leaseDurationSeconds, now),
+  };
 }
 
 /**
@@ -149,17 +162,11 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
-    const { identity, leaseDurationSeconds, namespace, name } = this.config;
+    const { identity, leaseDurationSeconds } = this.config;
     const now = new Date();
     const lease = await this.read();
     if (!lease) {
-      const created = await this.create({
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name, namespace },
-        spec: claimedRecord({}, identity, leaseDurationSeconds, now),
-      });
-      if (created) this.renewed();
+      if (await this.create(newLease(this.config, now))) this.renewed();
       return;
     }
     const record = lease.spec;

@@ -49,18 +49,12 @@ describeWithCluster('KubeScalerStore.updateStatus against a real API server', (c
     });
     return name;
   }
+  /** kubectl, synchronously: another writer's change from inside the status write's `mutate`. */
+  const kubectlNow = (args: string[]) =>
+    execFileSync(join(c.binDir, 'kubectl'), [`--kubeconfig=${c.kubeconfigPath}`, ...args, '-n', NS]);
   /** Another writer: an annotation changes the resourceVersion the status write was prepared against. */
   const touch = (name: string, value: number) =>
-    execFileSync(join(c.binDir, 'kubectl'), [
-      `--kubeconfig=${c.kubeconfigPath}`,
-      'annotate',
-      '--overwrite',
-      'alertscaler',
-      name,
-      `touched=${value}`,
-      '-n',
-      NS,
-    ]);
+    kubectlNow(['annotate', '--overwrite', 'alertscaler', name, `touched=${value}`]);
   const readStatus = async (name: string) =>
     (
       JSON.parse((await c.kubectl(['get', 'alertscaler', name, '-n', NS, '-o', 'json'])).stdout) as {
@@ -111,6 +105,18 @@ describeWithCluster('KubeScalerStore.updateStatus against a real API server', (c
     expect(await store.updateStatus('elsewhere', name, (fresh) => fresh.status)).toBe(false);
     expect(await store.get('elsewhere', name)).toBeUndefined();
     expect(await store.get(NS, 'no-such-scaler')).toBeUndefined();
+  });
+
+  test('a scaler deleted while its status is prepared answers false (its write: 404), and is not written again', async () => {
+    const name = await scaler();
+    let calls = 0;
+    const written = await store.updateStatus(NS, name, (fresh) => {
+      calls++;
+      kubectlNow(['delete', 'alertscaler', name]);
+      return { ...fresh.status, desiredReplicas: 2 };
+    });
+    expect(written).toBe(false);
+    expect(calls).toBe(1);
   });
 
   test('a write the API server refuses for another reason (422) is not tried again', async () => {

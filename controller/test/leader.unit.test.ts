@@ -1,9 +1,10 @@
-// Leader election's pure rules, by table: who may take the lease, what a claim writes, when the record last
-// changed, when a leader must step down. leader.test.ts runs the elector on a real Lease.
+// Leader election's pure rules, by table: who may take the lease, what a claim writes, the Lease it creates,
+// when the record last changed, when a leader must step down. leader.test.ts runs the elector on a real Lease.
 import {
   claimedRecord,
   mayAcquire,
   microTime,
+  newLease,
   observe,
   renewOverdue,
   type LeaseRecord,
@@ -64,6 +65,17 @@ describe('claimedRecord (what a claim of the lease writes)', () => {
     ['a holder without a transition count: counted from 0', { holderIdentity: 'b' }, claimed(now, 1)],
   ])('%s', (_name, record, expected) => {
     expect(claimedRecord(record, 'a', 15, NOW)).toEqual(expected);
+  });
+});
+
+test('newLease: a coordination.k8s.io/v1 Lease of the namespace and name, its first term claimed', () => {
+  const config = { namespace: 'ns', name: 'controller', identity: 'a', leaseDurationSeconds: 15 };
+  const now = new Date('2025-06-01T12:00:00.500Z');
+  expect(newLease(config, now)).toEqual({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'controller', namespace: 'ns' },
+    spec: claimedRecord({}, 'a', 15, now),
   });
 });
 
