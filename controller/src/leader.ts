@@ -112,6 +112,10 @@ export class LeaderElector {
   private observed: Observation | undefined;
   private lastRenewMs = 0;
   private stopped = true;
+  /** The tick whose requests may still be in flight: stop() lets it land before it releases. */
+  private inFlight: Promise<void> | undefined;
+  /** A renewal or acquisition that landed after stop() was called: the Lease is ours to release. */
+  private heldAfterStop = false;
 
   constructor(
     private readonly api: CustomObjectsApi,
@@ -126,15 +130,26 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
-    void this.tick();
+    this.heldAfterStop = false;
+    this.inFlight = this.tick();
   }
 
-  /** Stops campaigning; a leader releases the lease so another replica takes over at once. */
+  /**
+   * Stops campaigning; a leader releases the lease so another replica takes over at once. A renewal in
+   * flight lands first (for at most the renew deadline): released after it, rather than racing it and losing.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (!this.leading) return;
-    this.setLeading(false);
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.inFlight,
+      new Promise<void>((resolve) => (deadline = setTimeout(resolve, this.config.renewDeadlineMs))),
+    ]);
+    clearTimeout(deadline);
+    if (!this.leading && !this.heldAfterStop) return;
+    this.heldAfterStop = false;
+    if (this.leading) this.setLeading(false);
     try {
       const lease = await this.read();
       if (lease?.spec.holderIdentity === this.config.identity) {
@@ -156,7 +171,7 @@ export class LeaderElector {
       this.setLeading(false);
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), this.config.retryPeriodMs);
+      this.timer = setTimeout(() => (this.inFlight = this.tick()), this.config.retryPeriodMs);
       this.timer.unref();
     }
   }
@@ -181,7 +196,9 @@ export class LeaderElector {
 
   private renewed(): void {
     this.lastRenewMs = Date.now();
-    if (!this.leading) this.setLeading(true);
+    // Stopping: never lead again (the reconcile loop is shutting down); stop() releases what landed.
+    if (this.stopped) this.heldAfterStop = true;
+    else if (!this.leading) this.setLeading(true);
   }
 
   private setLeading(leading: boolean): void {

@@ -356,6 +356,24 @@ describeWithCluster('LeaderElector on a real Lease', (cluster) => {
     expect(a.timeline).toEqual(['get 404', 'create ok', ...BECAME, ...STEPPED_DOWN, 'get ok', 'replace ok']);
   });
 
+  test('stop() while a renewal is in flight: the renewal lands, then the release; no leading again', async () => {
+    const name = leaseName();
+    const a = candidate(name, 'pod-a');
+    a.elector.start();
+    await settled(a, 4);
+    let stopping: Promise<void> | undefined;
+    // Just before the next renewal's write is sent, the replica is told to stop.
+    a.before.replace = async () => {
+      stopping = a.elector.stop();
+    };
+    await waitFor(async () => stopping !== undefined, SETTLES_MS, 'a renewal under way');
+    await stopping;
+    const renewal = a.timeline.lastIndexOf('replace ok', a.timeline.indexOf('stopped'));
+    expect(a.timeline.slice(renewal)).toEqual(['replace ok', ...STEPPED_DOWN, 'get ok', 'replace ok']);
+    expect(a.elector.isLeader()).toBe(false);
+    expect((await readLease(name)).spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+  });
+
   test.each<[string, (name: string) => Promise<void>, string]>([
     ['another holder has taken it', (name) => takeLease(name, 'pod-b'), 'get ok'],
     ['it was deleted', deleteLease, 'get 404'],
